@@ -1,0 +1,1 @@
+"""furikaeri: reflection between career-counseling sessions, on LINE and Telegram."""

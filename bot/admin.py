@@ -1,0 +1,147 @@
+"""What the CLI does, as async functions over a unit of work (no printing here)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.db.models import Counselor, Student
+from bot.digest import Digest, build_digest
+from bot.engine.core import Engine
+from bot.engine.outbox_writer import enqueue
+from bot.export import student_export
+from handlers import counselor as counselor_handlers
+from handlers.privacy import forget_student
+
+
+class AdminError(Exception):
+    """A CLI request that cannot be done (unknown id, another counselor's student, ...)."""
+
+
+async def _counselor(uow: Any, counselor_id: int) -> Counselor:
+    counselor = await uow.counselors.get(counselor_id)
+    if counselor is None:
+        raise AdminError(f"no counselor with id {counselor_id}")
+    return counselor
+
+
+async def _own_student(uow: Any, counselor: Counselor, student_id: int) -> Student:
+    student = await uow.students.of_counselor(counselor.id, student_id)
+    if student is None:
+        raise AdminError(f"counselor {counselor.id} has no student with id {student_id}")
+    return student
+
+
+async def add_counselor(
+    engine: Engine, *, name: str, locale: str, is_admin: bool
+) -> tuple[int, str]:
+    """Create a counselor and a link code for their chat account."""
+    async with engine.db.uow() as uow:
+        now = engine.clock.now()
+        counselor = await uow.counselors.add(name=name, locale=locale, is_admin=is_admin,
+                                             timezone=engine.settings.timezone, now=now)  # fmt: skip
+        code = await uow.codes.create(kind="link", counselor_id=counselor.id, label=name, now=now,
+                                      ttl=timedelta(days=engine.settings.code_ttl_days))  # fmt: skip
+        await uow.audit.record(at=now, actor="cli", action="counselor.added",
+                               subject=f"counselor:{counselor.id}")  # fmt: skip
+        await uow.commit()
+        return counselor.id, code
+
+
+async def create_invite(engine: Engine, *, counselor_id: int, label: str) -> str:
+    async with engine.db.uow() as uow:
+        await _counselor(uow, counselor_id)
+        now = engine.clock.now()
+        code = await uow.codes.create(kind="invite", counselor_id=counselor_id, label=label, now=now,
+                                      ttl=timedelta(days=engine.settings.code_ttl_days))  # fmt: skip
+        await uow.commit()
+        return code
+
+
+async def list_students(engine: Engine, *, counselor_id: int) -> list[dict[str, Any]]:
+    async with engine.db.uow() as uow:
+        counselor = await _counselor(uow, counselor_id)
+        ctx = engine.context(uow)
+        ctx.counselor, ctx.locale = counselor, counselor.locale
+        return [
+            {"id": s.id, "name": s.label, "locale": s.locale, "consent": s.consent,
+             "status": counselor_handlers.status_label(ctx, s)}
+            for s in await uow.students.list_for_counselor(counselor_id)
+        ]  # fmt: skip
+
+
+async def log_session(
+    engine: Engine, *, counselor_id: int, student_id: int, topics: list[str]
+) -> dict[str, Any]:
+    known = {t.id for t in engine.prompts.topics}
+    unknown = [t for t in topics if t not in known]
+    if unknown:
+        raise AdminError(f"unknown topic {unknown[0]!r}; known: {', '.join(sorted(known))}")
+    async with engine.db.uow() as uow:
+        counselor = await _counselor(uow, counselor_id)
+        student = await _own_student(uow, counselor, student_id)
+        ctx = engine.context(uow)
+        ctx.counselor, ctx.locale = counselor, counselor.locale
+        replies = await counselor_handlers.log_session(ctx, student, topics)
+        # The counselor's own note is for the CLI to print; the student's messages are queued.
+        to_student = [r for r in replies if r.to is not None]
+        due_now = await enqueue(uow, to_student, now=ctx.now)
+        await uow.commit()
+    await engine._send(due_now)
+    return {"student_id": student_id, "topics": topics, "queued_messages": len(to_student),
+            "note": replies[-1].text}  # fmt: skip
+
+
+async def digest(
+    engine: Engine, *, counselor_id: int, since: datetime | None, mark_read: bool = True
+) -> Digest:
+    async with engine.db.uow() as uow:
+        counselor = await _counselor(uow, counselor_id)
+        ctx = engine.context(uow)
+        ctx.counselor, ctx.locale = counselor, counselor.locale
+        built = await build_digest(ctx, counselor, since=since)
+        if mark_read:
+            counselor.last_digest_at = ctx.now
+        await uow.audit.record(at=ctx.now, actor=f"counselor:{counselor_id}", action="digest.viewed",
+                               students=len(built.students), via="cli")  # fmt: skip
+        await uow.commit()
+        return built
+
+
+async def export_student(engine: Engine, *, student_id: int, counselor_id: int | None) -> dict[str, Any]:
+    async with engine.db.uow() as uow:
+        if counselor_id is not None:
+            await _own_student(uow, await _counselor(uow, counselor_id), student_id)
+        try:
+            data = await student_export(uow, student_id)
+        except LookupError as exc:
+            raise AdminError(str(exc)) from None
+        await uow.audit.record(at=engine.clock.now(), actor="cli", action="data.exported",
+                               subject=f"student:{student_id}")  # fmt: skip
+        await uow.commit()
+        return data
+
+
+async def forget(engine: Engine, *, student_id: int, counselor_id: int | None) -> None:
+    async with engine.db.uow() as uow:
+        student = await uow.students.get(student_id)
+        if student is None:
+            raise AdminError(f"no student with id {student_id}")
+        if counselor_id is not None:
+            await _own_student(uow, await _counselor(uow, counselor_id), student_id)
+        await forget_student(engine.context(uow), student_id, actor="cli")
+        await uow.commit()
+
+
+async def outbox_status(engine: Engine) -> dict[str, Any]:
+    async with engine.db.uow() as uow:
+        counts = await uow.outbox.counts()
+        due = await uow.outbox.next_due()
+        return {"counts": counts, "next_due": [d.isoformat() for d in due]}
+
+
+async def outbox_retry(engine: Engine) -> int:
+    async with engine.db.uow() as uow:
+        n = await uow.outbox.retry_failed(engine.clock.now())
+        await uow.commit()
+        return n

@@ -1,0 +1,57 @@
+"""The outbound port every channel implements, and the errors it may raise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.engine.replies import Reply
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Platform limits the engine and dispatcher plan around (data, not surprises)."""
+
+    max_text: int  # characters per message
+    max_buttons: int  # buttons (or quick-reply items) per message
+    max_button_label: int  # characters per button label
+    max_button_data: int  # bytes of callback / postback data
+    messages_per_second: float  # overall send rate
+    per_chat_interval: float  # seconds between two sends to one chat
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivery:
+    """One outbox row on its way out: messages for one chat, sent together or not at all."""
+
+    chat_id: str
+    messages: tuple[Reply, ...]
+    idempotency_key: str  # stable across retries (LINE X-Line-Retry-Key is a UUID of it)
+    reply_token: str = ""  # LINE: a fresh reply token, if there is one
+
+
+class RetryLater(Exception):  # noqa: N818 - reads as a verdict: "retry later"
+    """A temporary failure (429, 5xx, timeout): try again after `after` seconds."""
+
+    def __init__(self, reason: str, after: float | None = None) -> None:
+        super().__init__(reason)
+        self.after = after
+
+
+class Unreachable(Exception):  # noqa: N818
+    """The user blocked the bot or the chat is gone: stop sending to them."""
+
+
+class Rejected(Exception):  # noqa: N818
+    """The platform refused this message for good (a 4xx other than 429): do not retry."""
+
+
+class Channel(Protocol):
+    """What the engine needs from a chat platform to send: a name, its limits, and send."""
+
+    name: str
+    limits: Limits
+
+    async def send(self, delivery: Delivery) -> None:
+        """Send every message of the delivery, or raise RetryLater / Unreachable / Rejected."""
+        ...

@@ -1,0 +1,239 @@
+"""`furikaeri …`: run, demo, database, counselors, invites, sessions, digests, data."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from bot import admin
+from bot.config import Settings, settings_or_exit
+from bot.digest import parse_since
+from bot.digest_render import render_csv, render_json, render_text
+from bot.i18n import SHIPPED_LOCALES, translator
+from bot.logs import setup as setup_logging
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+counselor_app = typer.Typer(no_args_is_help=True, help="Counselors (admin only).")
+outbox_app = typer.Typer(invoke_without_command=True, help="Messages waiting to be sent.")
+app.add_typer(db_app, name="db")
+app.add_typer(counselor_app, name="counselor")
+app.add_typer(outbox_app, name="outbox")
+
+T = TypeVar("T")
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+CounselorOpt = Annotated[int, typer.Option("--counselor", help="The counselor's id.")]
+
+
+def _settings() -> Settings:
+    settings = settings_or_exit()
+    setup_logging(settings.log_level, json_lines=settings.log_json)
+    return settings
+
+
+def _with_engine(work: Callable[[Any], Awaitable[T]]) -> T:
+    """Build the app without channels, migrate, run `work(engine)`, close."""
+    from bot.bootstrap import build
+    from bot.db.migrate import upgrade
+
+    settings = _settings()
+
+    async def main() -> T:
+        built = build(settings, channels={})
+        try:
+            await upgrade(built.db.engine)
+            return await work(built.engine)
+        finally:
+            await built.db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except admin.AdminError as exc:
+        typer.echo(f"furikaeri: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _out(data: Any, as_json: bool, text: str) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
+
+
+@db_app.command("upgrade")
+def db_upgrade(as_json: JsonFlag = False) -> None:
+    """Migrate the database to the newest schema."""
+
+    async def work(engine: Any) -> None:
+        return None
+
+    _with_engine(work)
+    _out({"status": "ok"}, as_json, "database is up to date")
+
+
+@counselor_app.command("add")
+def counselor_add(
+    name: str,
+    locale: Annotated[str, typer.Option(help="The counselor's language.")] = "ja",
+    is_admin: Annotated[bool, typer.Option("--admin", help="May administer.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a counselor; prints their id and a link code for their chat account."""
+    if locale not in SHIPPED_LOCALES:
+        typer.echo(f"furikaeri: --locale must be one of {', '.join(SHIPPED_LOCALES)}", err=True)
+        raise typer.Exit(2)
+    counselor_id, code = _with_engine(
+        lambda e: admin.add_counselor(e, name=name, locale=locale, is_admin=is_admin)
+    )
+    _out({"id": counselor_id, "link_code": code}, as_json,
+         f"counselor id: {counselor_id}\nlink code: {code}\n"
+         f"Send '/start {code}' to the bot from the counselor's Telegram or LINE account.")  # fmt: skip
+
+
+@app.command()
+def invite(counselor: CounselorOpt, name: Annotated[str, typer.Option(help="The student's name, for you.")] = "", as_json: JsonFlag = False) -> None:  # noqa: E501
+    """Create a single-use invite code for a new student of this counselor."""
+    code = _with_engine(lambda e: admin.create_invite(e, counselor_id=counselor, label=name))
+    _out({"invite_code": code}, as_json, f"invite code: {code}\nThe student sends: /start {code}")
+
+
+@app.command()
+def students(counselor: CounselorOpt, as_json: JsonFlag = False) -> None:
+    """List a counselor's students."""
+    rows = _with_engine(lambda e: admin.list_students(e, counselor_id=counselor))
+    text = "\n".join(f"#{r['id']}\t{r['name']}\t{r['locale']}\t{r['status']}" for r in rows)
+    _out(rows, as_json, text or "no students yet")
+
+
+@app.command()
+def session(
+    student: int,
+    counselor: CounselorOpt,
+    topics: Annotated[str, typer.Option(help="Comma-separated topic ids.")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Log a session with a student and start their reflection."""
+    topic_ids = [t.strip() for t in topics.split(",") if t.strip()]
+    result = _with_engine(lambda e: admin.log_session(e, counselor_id=counselor,
+                                                      student_id=student, topics=topic_ids))  # fmt: skip
+    _out(result, as_json, result["note"])
+
+
+@app.command()
+def digest(
+    counselor: CounselorOpt,
+    since: Annotated[str, typer.Option(help="7d, 12h, 2w or a date; default: last digest")] = "",
+    fmt: Annotated[str, typer.Option("--format", help="text, csv or json")] = "text",
+    as_json: JsonFlag = False,
+) -> None:
+    """Print what the counselor's students wrote."""
+    from datetime import UTC, datetime
+
+    fmt = "json" if as_json else fmt
+    if fmt not in ("text", "csv", "json"):
+        typer.echo("furikaeri: --format must be text, csv or json", err=True)
+        raise typer.Exit(2)
+    start = parse_since(since, now=datetime.now(UTC)) if since else None
+    if since and start is None:
+        typer.echo("furikaeri: --since takes 7d, 12h, 2w or a date like 2026-04-01", err=True)
+        raise typer.Exit(2)
+    built = _with_engine(lambda e: admin.digest(e, counselor_id=counselor, since=start))
+    if fmt == "csv":
+        sys.stdout.write(render_csv(built))
+    elif fmt == "json":
+        typer.echo(render_json(built))
+    else:
+        typer.echo("\n".join(render_text(built, translator(built.locale), max_len=1_000_000)))
+
+
+@app.command()
+def export(
+    student: int,
+    counselor: Annotated[int | None, typer.Option(help="Only if this counselor's student.")] = None,
+) -> None:
+    """Print everything stored about one student, as JSON."""
+    data = _with_engine(lambda e: admin.export_student(e, student_id=student, counselor_id=counselor))
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def forget(
+    student: int,
+    counselor: Annotated[int | None, typer.Option(help="Only if this counselor's student.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Delete a student's answers and profile for good."""
+    if not yes and not typer.confirm(f"Delete all data of student {student}?"):
+        raise typer.Exit(1)
+    _with_engine(lambda e: admin.forget(e, student_id=student, counselor_id=counselor))
+    _out({"deleted": student}, as_json, f"student {student} deleted")
+
+
+@outbox_app.callback()
+def outbox(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Pending and failed messages, and when the next ones are due."""
+    if ctx.invoked_subcommand is not None:
+        return
+    status = _with_engine(admin.outbox_status)
+    counts = ", ".join(f"{k}: {v}" for k, v in sorted(status["counts"].items())) or "empty"
+    _out(status, as_json, f"{counts}\nnext due: {', '.join(status['next_due']) or '-'}")
+
+
+@outbox_app.command("retry")
+def outbox_retry(as_json: JsonFlag = False) -> None:
+    """Send failed messages again."""
+    n = _with_engine(admin.outbox_retry)
+    _out({"requeued": n}, as_json, f"{n} message(s) queued again")
+
+
+@app.command()
+def run() -> None:
+    """Serve the configured channels (Telegram, LINE) with webhooks and schedules."""
+    from bot.runner import serve
+
+    settings = _settings()
+    if not (settings.telegram_enabled or settings.line_enabled):
+        typer.echo(
+            "furikaeri: no channel configured: set FURIKAERI_TELEGRAM_TOKEN, or "
+            "FURIKAERI_LINE_CHANNEL_SECRET and FURIKAERI_LINE_CHANNEL_ACCESS_TOKEN. "
+            "To try the bot without them: furikaeri demo",
+            err=True,
+        )
+        raise typer.Exit(2)
+    raise typer.Exit(asyncio.run(serve(settings)))
+
+
+@app.command()
+def demo(
+    script: Annotated[Path | None, typer.Option(help="Play this script non-interactively.")] = None,
+    locale: Annotated[str, typer.Option(help="Language of the demo.")] = "en",
+) -> None:
+    """Play counselor and student in the terminal, on a temporary database."""
+    from bot.demo import builtin_script, parse_script, read_line, run_demo
+    from bot.i18n import set_strict
+
+    if locale not in SHIPPED_LOCALES:
+        typer.echo(f"furikaeri: --locale must be one of {', '.join(SHIPPED_LOCALES)}", err=True)
+        raise typer.Exit(2)
+    settings_or_exit()  # a broken environment is reported before anything starts
+    setup_logging("WARNING", json_lines=False)
+    set_strict(True)
+    lines = None
+    if script is not None:
+        try:
+            lines = parse_script(script.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            typer.echo(f"furikaeri: {script}: {exc}", err=True)
+            raise typer.Exit(2) from None
+    elif not sys.stdin.isatty():
+        lines = builtin_script(locale)
+    raise typer.Exit(asyncio.run(run_demo(locale=locale, script=lines, read=read_line)))
+
+
+def main() -> None:
+    app()

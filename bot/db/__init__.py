@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy 2 models, the unit of work and repositories (all SQL lives here)."""

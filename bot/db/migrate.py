@@ -1,0 +1,45 @@
+"""Run Alembic migrations from code (`furikaeri db upgrade`, and at start of run/demo)."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.autogenerate import compare_metadata
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db.models import Base
+from bot.paths import data_dir
+
+
+def alembic_config(url: str | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(data_dir("migrations")))
+    if url:
+        config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Migrate the database behind `engine` to `revision`."""
+
+    def _run(connection):  # type: ignore[no-untyped-def]
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(_run)
+
+
+async def schema_drift(engine: AsyncEngine) -> list[object]:
+    """Differences between the models and the migrated schema (empty when they match)."""
+
+    def _compare(connection):  # type: ignore[no-untyped-def]
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "render_as_batch": True}
+        )
+        return compare_metadata(context, Base.metadata)
+
+    async with engine.connect() as conn:
+        return list(await conn.run_sync(_compare))

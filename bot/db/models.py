@@ -1,0 +1,217 @@
+"""The data model. Every table is documented by the one-line docstring of its class."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.db.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Counselor(Base):
+    """A career counselor; sees only their own students."""
+
+    __tablename__ = "counselors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_digest_at: Mapped[datetime | None]
+    last_digest_push_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Student(Base):
+    """A student of one counselor. Before consent only the consent state is kept."""
+
+    __tablename__ = "students"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counselor_id: Mapped[int] = mapped_column(ForeignKey("counselors.id"), index=True)
+    label: Mapped[str] = mapped_column(String(200), default="")  # the counselor's name for them
+    locale: Mapped[str] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64))
+    consent: Mapped[str] = mapped_column(String(16), default="pending")  # pending|given|withdrawn
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active|paused|stopped
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    paused_until: Mapped[datetime | None]
+    consented_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class ChannelAccount(Base):
+    """A chat identity (channel + platform user id) bound to a student or a counselor."""
+
+    __tablename__ = "channel_accounts"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    student_id: Mapped[int | None] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    counselor_id: Mapped[int | None] = mapped_column(ForeignKey("counselors.id"), index=True)
+    created_at: Mapped[datetime]
+
+
+class Code(Base):
+    """A single-use, expiring invite (student) or link (counselor) code; only its hash is kept."""
+
+    __tablename__ = "codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # invite|link
+    counselor_id: Mapped[int] = mapped_column(ForeignKey("counselors.id"), index=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class CounselingSession(Base):
+    """A session a counselor held with a student, with the topics covered."""
+
+    __tablename__ = "counseling_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counselor_id: Mapped[int] = mapped_column(ForeignKey("counselors.id"), index=True)
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    held_at: Mapped[datetime]
+    topics: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class Run(Base):
+    """One question set sent to one student: its questions, where it stands, when it is due."""
+
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_state_due_at", "state", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("counseling_sessions.id", ondelete="CASCADE"), index=True
+    )
+    set_id: Mapped[str] = mapped_column(String(32))
+    questions: Mapped[list[Any]] = mapped_column(JSON)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    # scheduled -> active -> done | expired | cancelled
+    state: Mapped[str] = mapped_column(String(16), default="scheduled")
+    due_at: Mapped[datetime]
+    asked_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class Answer(Base):
+    """What a student answered to one question, kept as written."""
+
+    __tablename__ = "answers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str | None] = mapped_column(Text)
+    choice: Mapped[str | None] = mapped_column(String(64))
+    scale: Mapped[int | None]
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    edited_at: Mapped[datetime | None]
+
+
+class InboxEvent(Base):
+    """Every inbound event, once: (channel, event_id) is unique. Payload cleared once handled."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("channel", "event_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(128))
+    sender: Mapped[str] = mapped_column(String(160), index=True)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(8), default="pending", index=True)  # pending|done|failed
+    received_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """A message to send, written with the change that caused it; sent after commit."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due_at", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(96), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    student_id: Mapped[int | None] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|sent|failed|cancelled
+    due_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(String(200), default="")
+    reply_token: Mapped[str] = mapped_column(String(256), default="")
+    reply_token_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class ConversationState(Base):
+    """Where a chat account is in a multi-step exchange (e.g. /session); survives restarts."""
+
+    __tablename__ = "conversation_states"
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("channel_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Append-only: who read, exported, deleted or logged what, about whom. Never text."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))  # "counselor:3", "student:9", "cli"
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

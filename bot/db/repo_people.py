@@ -1,0 +1,151 @@
+"""Repositories for counselors, students, their chat accounts and join codes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import ChannelAccount, Code, Counselor, Student
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(code.strip().encode("utf-8")).hexdigest()
+
+
+class Counselors:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(
+        self, *, name: str, locale: str, timezone: str, is_admin: bool, now: datetime
+    ) -> Counselor:
+        counselor = Counselor(
+            name=name, locale=locale, timezone=timezone, is_admin=is_admin, created_at=now
+        )
+        self.s.add(counselor)
+        await self.s.flush()
+        return counselor
+
+    async def get(self, counselor_id: int) -> Counselor | None:
+        return await self.s.get(Counselor, counselor_id)
+
+    async def all(self) -> list[Counselor]:
+        return list((await self.s.scalars(select(Counselor).order_by(Counselor.id))).all())
+
+
+class Students:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(
+        self, *, counselor_id: int, label: str, locale: str, timezone: str, now: datetime
+    ) -> Student:
+        student = Student(
+            counselor_id=counselor_id, label=label, locale=locale, timezone=timezone,
+            created_at=now,
+        )  # fmt: skip
+        self.s.add(student)
+        await self.s.flush()
+        return student
+
+    async def get(self, student_id: int) -> Student | None:
+        return await self.s.get(Student, student_id)
+
+    async def of_counselor(self, counselor_id: int, student_id: int) -> Student | None:
+        """The student only if they belong to this counselor: the access rule, in SQL."""
+        return await self.s.scalar(
+            select(Student).where(Student.id == student_id, Student.counselor_id == counselor_id)
+        )
+
+    async def list_for_counselor(self, counselor_id: int) -> list[Student]:
+        query = select(Student).where(Student.counselor_id == counselor_id).order_by(Student.id)
+        return list((await self.s.scalars(query)).all())
+
+    async def lock(self, student_id: int) -> None:
+        """Row lock on PostgreSQL (no-op on SQLite, where one writer runs at a time)."""
+        await self.s.execute(select(Student.id).where(Student.id == student_id).with_for_update())
+
+    async def delete(self, student_id: int) -> None:
+        await self.s.execute(delete(Student).where(Student.id == student_id))
+
+
+class Accounts:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def find(self, channel: str, external_id: str) -> ChannelAccount | None:
+        return await self.s.scalar(
+            select(ChannelAccount).where(
+                ChannelAccount.channel == channel, ChannelAccount.external_id == external_id
+            )
+        )
+
+    async def add(
+        self,
+        *,
+        channel: str,
+        external_id: str,
+        chat_id: str,
+        now: datetime,
+        student_id: int | None = None,
+        counselor_id: int | None = None,
+    ) -> ChannelAccount:
+        account = ChannelAccount(
+            channel=channel, external_id=external_id, chat_id=chat_id, student_id=student_id,
+            counselor_id=counselor_id, created_at=now,
+        )  # fmt: skip
+        self.s.add(account)
+        await self.s.flush()
+        return account
+
+    async def of_student(self, student_id: int) -> list[ChannelAccount]:
+        query = select(ChannelAccount).where(ChannelAccount.student_id == student_id)
+        return list((await self.s.scalars(query.order_by(ChannelAccount.id))).all())
+
+    async def of_counselor(self, counselor_id: int) -> list[ChannelAccount]:
+        query = select(ChannelAccount).where(ChannelAccount.counselor_id == counselor_id)
+        return list((await self.s.scalars(query.order_by(ChannelAccount.id))).all())
+
+    async def delete_of_student(self, student_id: int) -> None:
+        await self.s.execute(delete(ChannelAccount).where(ChannelAccount.student_id == student_id))
+
+
+class Codes:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def create(
+        self, *, kind: str, counselor_id: int, label: str, now: datetime, ttl: timedelta
+    ) -> str:
+        """Make a 128-bit random code; only its hash is stored. Returns the code itself."""
+        code = secrets.token_urlsafe(16)
+        self.s.add(
+            Code(
+                code_hash=hash_code(code), kind=kind, counselor_id=counselor_id, label=label,
+                expires_at=now + ttl, created_at=now,
+            )  # fmt: skip
+        )
+        await self.s.flush()
+        return code
+
+    async def redeem(self, code: str, *, now: datetime) -> Code | None:
+        """Use a valid code once: a second use, an expired or unknown code gives None."""
+        if not code or len(code) > 64:
+            return None
+        row = await self.s.scalar(
+            update(Code)
+            .where(Code.code_hash == hash_code(code), Code.used_at.is_(None), Code.expires_at > now)
+            .values(used_at=now)
+            .returning(Code)
+        )
+        return row
+
+    async def pending_count(self, counselor_id: int, now: datetime) -> int:
+        query = select(func.count(Code.id)).where(
+            Code.counselor_id == counselor_id, Code.used_at.is_(None), Code.expires_at > now
+        )
+        return int(await self.s.scalar(query) or 0)

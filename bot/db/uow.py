@@ -1,0 +1,96 @@
+"""The unit of work: one transaction per inbound event, scheduled job or CLI command.
+
+Repositories never commit; the code that opened the unit of work does.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.db.engine import sessionmaker
+from bot.db.repo_messaging import Inbox, Outbox, States
+from bot.db.repo_people import Accounts, Codes, Counselors, Students
+from bot.db.repo_reflection import Answers, Audit, Runs, Sessions
+
+
+class UnitOfWork:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.counselors = Counselors(session)
+        self.students = Students(session)
+        self.accounts = Accounts(session)
+        self.codes = Codes(session)
+        self.sessions = Sessions(session)
+        self.runs = Runs(session)
+        self.answers = Answers(session)
+        self.inbox = Inbox(session)
+        self.outbox = Outbox(session)
+        self.states = States(session)
+        self.audit = Audit(session)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.session.bind.dialect.name == "postgresql"
+
+    async def lock(self, key: str) -> None:
+        """Serialize work on one key (a student's events) across processes on PostgreSQL."""
+        if self.is_postgres:
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key}
+            )
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+
+class Database:
+    """The engine and a factory of units of work; built once in the composition root."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions: async_sessionmaker[Any] = sessionmaker(engine)
+
+    def uow(self) -> _UowContext:
+        return _UowContext(self._sessions)
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class _UowContext:
+    def __init__(self, factory: async_sessionmaker[Any]) -> None:
+        self._factory = factory
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._session = self._factory()
+        return UnitOfWork(self._session)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            if exc_type is not None or self._session.in_transaction():
+                # Whatever was not committed explicitly is rolled back.
+                await self._session.rollback()
+        finally:
+            await self._session.close()

@@ -1,0 +1,1 @@
+"""Channel-neutral events, replies and the dispatcher that connects them to handlers."""

@@ -1,0 +1,171 @@
+"""The engine: inbox in, one unit of work per event, outbox out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db.uow import Database, UnitOfWork
+from bot.engine.context import Context
+from bot.engine.events import Inbound
+from bot.engine.outbox_writer import enqueue
+from bot.engine.replies import Reply
+from bot.prompts import PromptBook
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[Inbound, Context], Awaitable[list[Reply]]]
+Job = Callable[[Context], Awaitable[list[Reply]]]
+
+
+class Sender(Protocol):
+    async def send_now(self, row_ids: Sequence[int]) -> None: ...
+
+
+class Engine:
+    """Implements EventSink for the channels and runs scheduled jobs in units of work."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        handle: EventHandler,
+        prompts: PromptBook,
+        settings: Settings,
+        clock: Clock,
+        links: dict[str, str] | None = None,
+    ) -> None:
+        self.db = db
+        self._handle = handle
+        self.prompts = prompts
+        self.settings = settings
+        self.clock = clock
+        self.links = links or {}
+        self.sender: Sender | None = None
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- the inbound port -------------------------------------------------------------
+    async def receive(self, event: Inbound) -> bool:
+        """Commit the event to the inbox, then handle it in the background."""
+        sender = f"{event.channel}:{event.user_id}"
+        async with self.db.uow() as uow:
+            row_id = await uow.inbox.add(
+                channel=event.channel,
+                event_id=event.event_id,
+                sender=sender,
+                payload=event.to_json(),
+                now=self.clock.now(),
+            )
+            await uow.commit()
+        if row_id is None:
+            log.info("inbox.duplicate", extra={"channel": event.channel})
+            return False
+        task = asyncio.create_task(self._process_logged(sender))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def _process_logged(self, sender: str) -> None:
+        try:
+            await self.process_sender(sender)
+        except Exception:
+            # The event stays in the inbox and is handled at the next start or drain.
+            log.exception("inbox.processing_failed", extra={"channel": sender.split(":", 1)[0]})
+
+    async def drain(self) -> None:
+        """Wait until every event received so far is handled (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def process_pending(self) -> None:
+        """Handle events left unhandled by a crash or a restart."""
+        async with self.db.uow() as uow:
+            senders = await uow.inbox.pending_senders()
+        for sender in senders:
+            await self.process_sender(sender)
+
+    async def process_sender(self, sender: str) -> None:
+        """Handle one sender's pending events in order, one at a time."""
+        lock = self._locks.setdefault(sender, asyncio.Lock())
+        async with lock:
+            while await self._handle_next(sender):
+                pass
+        if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
+            self._locks.pop(sender, None)
+
+    async def _handle_next(self, sender: str) -> bool:
+        due_now: list[int] = []
+        async with self.db.uow() as uow:
+            await uow.lock(sender)
+            row = await uow.inbox.next_pending(sender)
+            if row is None or row.payload is None:
+                return False
+            event = Inbound.from_json(row.payload)
+            try:
+                ctx = await self._context_for(uow, event)
+                replies = await self._handle(event, ctx)
+                student_id = ctx.student.id if ctx.student is not None else None
+                due_now = await enqueue(
+                    uow, replies, now=ctx.now, event=event, sender_student_id=student_id
+                )
+                await uow.inbox.finish(row, now=self.clock.now())
+                await uow.commit()
+            except Exception:
+                log.exception("event.failed", extra={"channel": event.channel, "kind": event.kind})
+                await uow.rollback()
+                await self._mark_failed(row.id)
+                return True
+        await self._send(due_now)
+        return True
+
+    async def _mark_failed(self, row_id: int) -> None:
+        async with self.db.uow() as uow:
+            from bot.db.models import InboxEvent
+
+            row = await uow.session.get(InboxEvent, row_id)
+            if row is not None:
+                await uow.inbox.finish(row, now=self.clock.now(), failed=True)
+                await uow.commit()
+
+    async def _context_for(self, uow: UnitOfWork, event: Inbound) -> Context:
+        ctx = self.context(uow)
+        account = await uow.accounts.find(event.channel, event.user_id)
+        ctx.account = account
+        if account is not None and account.student_id is not None:
+            ctx.student = await uow.students.get(account.student_id)
+            if ctx.student is not None:
+                ctx.locale = ctx.student.locale
+        elif account is not None and account.counselor_id is not None:
+            ctx.counselor = await uow.counselors.get(account.counselor_id)
+            if ctx.counselor is not None:
+                ctx.locale = ctx.counselor.locale
+        return ctx
+
+    def context(self, uow: UnitOfWork) -> Context:
+        return Context(
+            uow=uow,
+            now=self.clock.now(),
+            prompts=self.prompts,
+            settings=self.settings,
+            links=self.links,
+        )
+
+    # -- scheduled work ---------------------------------------------------------------
+    async def run_job(self, job: Job) -> int:
+        """Run one scheduled job in its own unit of work; returns the messages it queued."""
+        async with self.db.uow() as uow:
+            ctx = self.context(uow)
+            replies = await job(ctx)
+            due_now = await enqueue(uow, replies, now=ctx.now)
+            await uow.commit()
+        await self._send(due_now)
+        return len(replies)
+
+    async def _send(self, row_ids: list[int]) -> None:
+        if row_ids and self.sender is not None:
+            await self.sender.send_now(row_ids)

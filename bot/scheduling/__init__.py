@@ -1,0 +1,1 @@
+"""Sending what is due (the outbox dispatcher) and the clock ticks that drive follow-ups."""

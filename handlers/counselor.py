@@ -1,0 +1,188 @@
+"""Counselor commands: invite, log a session, read the digest, list students."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.db.models import Student
+from bot.digest import build_digest, parse_since
+from bot.digest_render import render_text
+from bot.engine.context import Context
+from bot.engine.events import Inbound
+from bot.engine.replies import Button, Reply
+from handlers import followups
+from handlers.common import counselor_help
+
+MAX_STUDENT_BUTTONS = 12
+
+
+def _name(student: Student) -> str:
+    return student.label or f"#{student.id}"
+
+
+async def help_(event: Inbound, ctx: Context) -> list[Reply]:
+    """List the counselor commands."""
+    return [counselor_help(ctx)]
+
+
+async def invite(event: Inbound, ctx: Context) -> list[Reply]:
+    """Create a single-use invite code for a new student."""
+    assert ctx.counselor is not None
+    label = event.args.strip()[:200]
+    code = await ctx.uow.codes.create(
+        kind="invite", counselor_id=ctx.counselor.id, label=label, now=ctx.now,
+        ttl=timedelta(days=ctx.settings.code_ttl_days),
+    )  # fmt: skip
+    t = ctx.t
+    lines = [
+        t._("Invite code for {name}:", name=label or t._("a new student")),
+        code,
+        t._("The student sends this to the bot: /start {code}", code=code),
+    ]
+    for template in ctx.links.values():
+        lines.append(template.format(code=code))
+    lines.append(t._("It works once and expires on {date}.",
+                     date=t.date(ctx.now + timedelta(days=ctx.settings.code_ttl_days),
+                                 ctx.counselor.timezone)))  # fmt: skip
+    return [Reply(text="\n".join(lines))]
+
+
+async def students(event: Inbound, ctx: Context) -> list[Reply]:
+    """List this counselor's students and their status."""
+    assert ctx.counselor is not None
+    t = ctx.t
+    rows = await ctx.uow.students.list_for_counselor(ctx.counselor.id)
+    if not rows:
+        return [Reply(text=t._("You have no students yet. Create an invite with /invite NAME."))]
+    lines = [t._("Your students:")]
+    for student in rows:
+        lines.append(f"#{student.id} {_name(student)} – {status_label(ctx, student)}")
+    return [Reply(text="\n".join(lines))]
+
+
+def status_label(ctx: Context, student: Student) -> str:
+    t = ctx.t
+    if student.consent == "pending":
+        return t._("waiting for consent")
+    if student.consent == "declined":
+        return t._("declined")
+    if student.consent == "withdrawn":
+        return t._("withdrew consent")
+    if not student.reachable:
+        return t._("unreachable (blocked the bot)")
+    if student.status == "stopped":
+        return t._("stopped")
+    if student.paused_until is not None and student.paused_until > ctx.now:
+        return t._("paused")
+    return t._("active")
+
+
+async def log_session(
+    ctx: Context, student: Student, topics: list[str]
+) -> list[Reply]:
+    """Record a session and send the reflection to the student (now, or when they consent)."""
+    assert ctx.counselor is not None
+    session = await ctx.uow.sessions.add(
+        counselor_id=ctx.counselor.id, student_id=student.id, held_at=ctx.now, topics=topics
+    )
+    await ctx.uow.audit.record(at=ctx.now, actor=ctx.actor, action="session.logged",
+                               subject=f"student:{student.id}", topics=topics)  # fmt: skip
+    await followups.plan_after_session(ctx, student, session)
+    sent = await followups.start_due_for(ctx, student)
+    t = ctx.t
+    names = ", ".join(t._(ctx.prompts.topic(tid).label) for tid in topics) or t._("no topics")
+    note = t._("Session logged for {name} ({topics}).", name=_name(student), topics=names)
+    if sent:
+        note += "\n" + t._("The reflection questions were sent.")
+    else:
+        note += "\n" + t._("The questions will be sent when the student can receive them.")
+    return [*sent, Reply(text=note)]
+
+
+async def session(event: Inbound, ctx: Context) -> list[Reply]:
+    """/session [STUDENT_ID [topic,topic]]: log a session; without arguments, ask."""
+    assert ctx.counselor is not None and ctx.account is not None
+    args = event.args.split()
+    if args:
+        student = await _own_student(ctx, args[0].lstrip("#"))
+        if student is None:
+            return [Reply(text=ctx.t._("You have no student with that number. See /students."))]
+        topics = _parse_topics(ctx, args[1] if len(args) > 1 else "")
+        if topics is None:
+            return [Reply(text=ctx.t._("Unknown topic. Known topics: {topics}",
+                                       topics=", ".join(t.id for t in ctx.prompts.topics)))]  # fmt: skip
+        return await log_session(ctx, student, topics)
+    rows = [s for s in await ctx.uow.students.list_for_counselor(ctx.counselor.id)
+            if s.consent != "declined"]  # fmt: skip
+    if not rows:
+        return [Reply(text=ctx.t._("You have no students yet. Create an invite with /invite NAME."))]
+    buttons = tuple(Button(_name(s)[:20], f"ses:s:{s.id}") for s in rows[-MAX_STUDENT_BUTTONS:])
+    return [Reply(text=ctx.t._("Which student was the session with?"), buttons=buttons, columns=2)]
+
+
+async def _own_student(ctx: Context, raw_id: str) -> Student | None:
+    assert ctx.counselor is not None
+    if not raw_id.isdigit():
+        return None
+    return await ctx.uow.students.of_counselor(ctx.counselor.id, int(raw_id))
+
+
+def _parse_topics(ctx: Context, raw: str) -> list[str] | None:
+    known = {t.id for t in ctx.prompts.topics}
+    topics = [part.strip() for part in raw.split(",") if part.strip()]
+    return topics if all(tid in known for tid in topics) else None
+
+
+async def session_choice(event: Inbound, ctx: Context) -> list[Reply]:
+    """Buttons of /session: pick the student, toggle topics, then done."""
+    assert ctx.counselor is not None and ctx.account is not None
+    parts = event.data.split(":")
+    state = await ctx.uow.states.get(ctx.account.id)
+    data = dict(state.data) if state is not None and state.name == "session" else {}
+    if parts[1] == "s" and len(parts) == 3:
+        student = await _own_student(ctx, parts[2])
+        if student is None:
+            return [Reply(text=ctx.t._("You have no student with that number. See /students."))]
+        data = {"student_id": student.id, "topics": []}
+    elif parts[1] == "t" and len(parts) == 3 and data:
+        topics = list(data["topics"])
+        topics.remove(parts[2]) if parts[2] in topics else topics.append(parts[2])
+        data["topics"] = [t.id for t in ctx.prompts.topics if t.id in topics]
+    elif parts[1] == "done" and data:
+        await ctx.uow.states.clear(ctx.account.id)
+        student = await _own_student(ctx, str(data["student_id"]))
+        if student is None:
+            return []
+        return await log_session(ctx, student, data["topics"])
+    else:
+        return [Reply(text=ctx.t._("That choice is no longer open. Start again with /session."))]
+    await ctx.uow.states.set(ctx.account.id, "session", data, ctx.now)
+    return [_topic_picker(ctx, data["topics"])]
+
+
+def _topic_picker(ctx: Context, chosen: list[str]) -> Reply:
+    t = ctx.t
+    buttons = [
+        Button(("✓ " if topic.id in chosen else "") + t._(topic.label), f"ses:t:{topic.id}")
+        for topic in ctx.prompts.topics
+    ]
+    # TRANSLATORS: button label, at most 20 characters
+    buttons.append(Button(t._("Done"), "ses:done"))
+    return Reply(
+        text=t._("Which topics did you cover? Tap to select, then Done."),
+        buttons=tuple(buttons),
+        columns=2,
+    )
+
+
+async def digest(event: Inbound, ctx: Context) -> list[Reply]:
+    """What the counselor's students wrote since the last digest (or /digest 7d)."""
+    assert ctx.counselor is not None
+    since = parse_since(event.args.strip(), now=ctx.now) if event.args.strip() else None
+    if event.args.strip() and since is None:
+        return [Reply(text=ctx.t._("Use /digest, /digest 7d or /digest 2026-04-01."))]
+    built = await build_digest(ctx, ctx.counselor, since=since)
+    ctx.counselor.last_digest_at = ctx.now
+    await ctx.uow.audit.record(at=ctx.now, actor=ctx.actor, action="digest.viewed",
+                               students=len(built.students), via="chat")  # fmt: skip
+    return [Reply(text=chunk) for chunk in render_text(built, ctx.t, max_len=3500)]

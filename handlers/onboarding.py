@@ -1,0 +1,182 @@
+"""Joining: invite and link codes, the language, and consent before anything is kept."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from bot.engine.context import Context
+from bot.engine.events import Inbound, Kind
+from bot.engine.replies import Button, Reply
+from bot.i18n import SHIPPED_LOCALES, display_name, negotiate
+from handlers import followups
+from handlers.common import counselor_help, how_to_join, language_picker
+
+CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+async def stranger(event: Inbound, ctx: Context) -> list[Reply]:
+    """Greet someone we do not know yet, and let a valid code in."""
+    ctx.locale = negotiate(event.locale_hint) or ctx.settings.default_locale
+    code = ""
+    if event.kind is Kind.COMMAND and event.command == "start":
+        code = event.args.split(" ", 1)[0]
+    elif event.kind is Kind.TEXT and CODE_SHAPE.match(event.text.strip()):
+        code = event.text.strip()
+    if event.kind is Kind.UNFOLLOW:
+        return []
+    if not code:
+        return [how_to_join(ctx)]
+    redeemed = await ctx.uow.codes.redeem(code, now=ctx.now)
+    if redeemed is None:
+        return [
+            Reply(
+                text=ctx.t._(
+                    "This code is not valid. It may have expired or been used already. "
+                    "Please ask your counselor for a new one."
+                )
+            )
+        ]
+    if redeemed.kind == "link":
+        return await _link_counselor(event, ctx, redeemed.counselor_id)
+    return await _enroll_student(event, ctx, redeemed.counselor_id, redeemed.label)
+
+
+async def _link_counselor(event: Inbound, ctx: Context, counselor_id: int) -> list[Reply]:
+    counselor = await ctx.uow.counselors.get(counselor_id)
+    if counselor is None:
+        return [how_to_join(ctx)]
+    await ctx.uow.accounts.add(
+        channel=event.channel, external_id=event.user_id, chat_id=event.chat_id,
+        counselor_id=counselor.id, now=ctx.now,
+    )  # fmt: skip
+    ctx.counselor, ctx.locale = counselor, counselor.locale
+    await ctx.uow.audit.record(at=ctx.now, actor=ctx.actor, action="counselor.linked",
+                               channel=event.channel)  # fmt: skip
+    welcome = Reply(text=ctx.t._("Your chat account is now linked, {name}.", name=counselor.name))
+    return [welcome, counselor_help(ctx)]
+
+
+async def _enroll_student(
+    event: Inbound, ctx: Context, counselor_id: int, label: str
+) -> list[Reply]:
+    guessed = negotiate(event.locale_hint)
+    student = await ctx.uow.students.add(
+        counselor_id=counselor_id, label=label, locale=guessed or ctx.settings.default_locale,
+        timezone=ctx.settings.timezone, now=ctx.now,
+    )  # fmt: skip
+    account = await ctx.uow.accounts.add(
+        channel=event.channel, external_id=event.user_id, chat_id=event.chat_id,
+        student_id=student.id, now=ctx.now,
+    )  # fmt: skip
+    ctx.student, ctx.account, ctx.locale = student, account, student.locale
+    if guessed is None:
+        return [language_picker(ctx, preselected=ctx.settings.default_locale)]
+    return [
+        Reply(
+            text=ctx.t._("Hello! I will write to you in {language}.", language=display_name(guessed)),
+            buttons=(
+                # TRANSLATORS: button label, at most 20 characters
+                Button(ctx.t._("Continue"), f"lang:{guessed}"),
+                # TRANSLATORS: button label, at most 20 characters
+                Button(ctx.t._("Other language"), "lang:menu"),
+            ),
+            columns=2,
+        )
+    ]
+
+
+async def choose_language(event: Inbound, ctx: Context) -> list[Reply]:
+    """Set the student's language from a picker button, then continue where they were."""
+    assert ctx.student is not None
+    choice = event.data.split(":", 1)[1] if ":" in event.data else ""
+    if choice not in SHIPPED_LOCALES:
+        return [language_picker(ctx, preselected=ctx.student.locale)]
+    ctx.student.locale = ctx.locale = choice
+    if ctx.student.consent != "given":
+        return [await consent_request(ctx)]
+    return [Reply(text=ctx.t._("I will write to you in {language}.", language=display_name(choice)))]
+
+
+async def language_command(event: Inbound, ctx: Context) -> list[Reply]:
+    """Show the language picker."""
+    current = ctx.student.locale if ctx.student else ctx.locale
+    return [language_picker(ctx, preselected=current)]
+
+
+async def consent_request(ctx: Context) -> Reply:
+    assert ctx.student is not None
+    counselor = await ctx.uow.counselors.get(ctx.student.counselor_id)
+    return Reply(
+        text=consent_text(ctx, counselor.name if counselor else ""),
+        # TRANSLATORS: button label, at most 20 characters
+        buttons=(Button(ctx.t._("I agree"), "consent:yes"), Button(ctx.t._("No, thanks"), "consent:no")),
+        columns=2,
+    )
+
+
+def consent_text(ctx: Context, counselor_name: str) -> str:
+    t = ctx.t
+    return "\n".join(
+        [
+            t._("Before we start, please read this."),
+            t._("• What is kept: your answers to my questions, and when you sent them."),
+            t._("• Who reads them: only your counselor, {name}.", name=counselor_name),
+            t._("• How long: {days} days at most; then they are deleted.",
+                days=ctx.settings.retention_days),  # fmt: skip
+            t._("• You can read them (/journal), get a copy (/mydata) or delete everything "
+                "(/forget) at any time."),  # fmt: skip
+            t._("• I am not watched in real time and I am not an emergency service."),
+            "",
+            t._("Do you agree?"),
+        ]
+    )
+
+
+async def consent_answer(event: Inbound, ctx: Context) -> list[Reply]:
+    """Record the student's yes or no; nothing else is kept before a yes."""
+    assert ctx.student is not None
+    if event.data == "consent:yes":
+        ctx.student.consent = "given"
+        ctx.student.consented_at = ctx.now
+        ctx.student.status = "active"
+        await ctx.uow.audit.record(at=ctx.now, actor=ctx.actor, action="consent.given",
+                                   subject=f"student:{ctx.student.id}")  # fmt: skip
+        thanks = Reply(
+            text=ctx.t._(
+                "Thank you! After each session with your counselor I will send you a few "
+                "questions. /help shows what else I can do."
+            )
+        )
+        return [thanks, *await followups.start_due_for(ctx, ctx.student)]
+    ctx.student.consent = "declined"
+    await ctx.uow.audit.record(at=ctx.now, actor=ctx.actor, action="consent.declined",
+                               subject=f"student:{ctx.student.id}")  # fmt: skip
+    return [
+        Reply(
+            text=ctx.t._(
+                "All right. I keep nothing of yours. If you change your mind, send /start."
+            )
+        )
+    ]
+
+
+async def restart(event: Inbound, ctx: Context) -> list[Reply]:
+    """/start from a known student: ask for consent again, or resume after /stop."""
+    assert ctx.student is not None
+    if ctx.student.consent != "given":
+        return [await consent_request(ctx)]
+    if ctx.student.status == "stopped":
+        ctx.student.status = "active"
+        ctx.student.paused_until = None
+        return [Reply(text=ctx.t._("Welcome back. I will send you questions again."))]
+    return [Reply(text=ctx.t._("You are already connected. /help shows what I can do."))]
+
+
+async def counselor_start(event: Inbound, ctx: Context) -> list[Reply]:
+    """/start from a linked counselor: the command list."""
+    return [counselor_help(ctx)]
+
+
+def invite_ttl(ctx: Context) -> timedelta:
+    return timedelta(days=ctx.settings.code_ttl_days)

@@ -1,0 +1,92 @@
+"""Student settings: help, pause, resume, stop, time zone, and blocking/unblocking the bot."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from bot.engine.context import Context
+from bot.engine.events import Inbound
+from bot.engine.replies import Button, Reply
+from handlers import followups
+from handlers.common import student_help
+
+COMMON_ZONES = ("Asia/Tokyo", "Asia/Shanghai", "Asia/Kathmandu", "Asia/Ho_Chi_Minh",
+                "Asia/Yangon", "Asia/Seoul", "Asia/Colombo", "Asia/Jakarta", "Asia/Dhaka",
+                "Asia/Ulaanbaatar", "Asia/Taipei", "UTC")  # fmt: skip
+MAX_PAUSE_DAYS = 90
+
+
+async def help_(event: Inbound, ctx: Context) -> list[Reply]:
+    """What the bot does and the commands a student has."""
+    return [student_help(ctx)]
+
+
+async def unknown_command(event: Inbound, ctx: Context) -> list[Reply]:
+    """An unknown command gets the help text."""
+    return [Reply(text=ctx.t._("I do not know that command.")), student_help(ctx)]
+
+
+async def pause(event: Inbound, ctx: Context) -> list[Reply]:
+    """Pause questions for N days (default 7)."""
+    assert ctx.student is not None
+    raw = event.args.strip()
+    days = int(raw) if raw.isdigit() else 7
+    days = max(1, min(days, MAX_PAUSE_DAYS))
+    ctx.student.paused_until = ctx.now + timedelta(days=days)
+    return [Reply(text=ctx.t.ngettext(
+        "Paused for {n} day. Send /resume to continue earlier.",
+        "Paused for {n} days. Send /resume to continue earlier.", days))]  # fmt: skip
+
+
+async def resume(event: Inbound, ctx: Context) -> list[Reply]:
+    """Receive questions again after /pause or /stop."""
+    assert ctx.student is not None
+    ctx.student.paused_until = None
+    ctx.student.status = "active"
+    return [Reply(text=ctx.t._("Welcome back. I will send you questions again.")),
+            *await followups.start_due_for(ctx, ctx.student)]  # fmt: skip
+
+
+async def stop(event: Inbound, ctx: Context) -> list[Reply]:
+    """Stop all messages until the student sends /start or /resume."""
+    assert ctx.student is not None
+    ctx.student.status = "stopped"
+    return [Reply(text=ctx.t._(
+        "I will not send you any more messages. Your answers are kept for your counselor "
+        "until you delete them (/forget). Send /start to begin again."))]  # fmt: skip
+
+
+async def timezone(event: Inbound, ctx: Context) -> list[Reply]:
+    """Set the time zone (an IANA name, or pick a common one)."""
+    assert ctx.student is not None
+    name = event.args.strip() or (event.data.split(":", 1)[1] if event.data else "")
+    if not name:
+        buttons = tuple(Button(zone, f"tz:{zone}") for zone in COMMON_ZONES)
+        return [Reply(text=ctx.t._("Your time zone is {zone}. Pick yours, or send /timezone "
+                                   "Area/City.", zone=ctx.student.timezone),
+                      buttons=buttons, columns=2)]  # fmt: skip
+    try:
+        ZoneInfo(name)
+        valid = name in available_timezones()
+    except (ZoneInfoNotFoundError, ValueError):
+        valid = False
+    if not valid:
+        return [Reply(text=ctx.t._("I do not know the time zone {zone}. Example: /timezone "
+                                   "Asia/Tokyo", zone=name[:64]))]  # fmt: skip
+    ctx.student.timezone = name
+    return [Reply(text=ctx.t._("Your time zone is now {zone}.", zone=name))]
+
+
+async def unfollow(event: Inbound, ctx: Context) -> list[Reply]:
+    """The student blocked the bot: stop sending."""
+    assert ctx.student is not None
+    ctx.student.reachable = False
+    return []
+
+
+async def follow(event: Inbound, ctx: Context) -> list[Reply]:
+    """The student unblocked the bot: sending may resume."""
+    assert ctx.student is not None
+    ctx.student.reachable = True
+    return [Reply(text=ctx.t._("Welcome back. I will send you questions again."))]
