@@ -53,12 +53,12 @@ def fill_english() -> None:
         write_po(handle, catalog, omit_header=False, width=100)
 
 
-def main() -> None:
+def main(locales: list[str]) -> None:
     extract()
-    for locale in SHIPPED_LOCALES:
+    for locale in locales or SHIPPED_LOCALES:
         update(locale)
     fill_english()
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

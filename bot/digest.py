@@ -99,7 +99,7 @@ async def build_digest(
         entry.unanswered = sum(
             1 for r in runs
             if r.student_id == student.id and r.state == "expired"
-            and r.finished_at is not None and r.finished_at >= start
+            and r.finished_at is not None and r.finished_at > start
         )  # fmt: skip
         entry.trends = await _trends(ctx, student)
         entry.flags = _flags(ctx, student, mine, entry.unanswered)

@@ -36,7 +36,7 @@ class Sessions:
     ) -> list[CounselingSession]:
         query = (
             select(CounselingSession)
-            .where(CounselingSession.student_id.in_(student_ids), CounselingSession.held_at >= since)
+            .where(CounselingSession.student_id.in_(student_ids), CounselingSession.held_at > since)
             .order_by(CounselingSession.held_at)
         )
         return list((await self.s.scalars(query)).all())
@@ -182,7 +182,7 @@ class Answers:
     async def of_students_since(self, student_ids: Sequence[int], since: datetime) -> list[Answer]:
         query = (
             select(Answer)
-            .where(Answer.student_id.in_(student_ids), Answer.created_at >= since)
+            .where(Answer.student_id.in_(student_ids), Answer.created_at > since)
             .order_by(Answer.created_at, Answer.id)
         )
         return list((await self.s.scalars(query)).all())

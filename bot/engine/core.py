@@ -105,7 +105,7 @@ class Engine:
             row = await uow.inbox.next_pending(sender)
             if row is None or row.payload is None:
                 return False
-            event = Inbound.from_json(row.payload)
+            event, row_id = Inbound.from_json(row.payload), row.id
             try:
                 ctx = await self._context_for(uow, event)
                 replies = await self._handle(event, ctx)
@@ -118,7 +118,7 @@ class Engine:
             except Exception:
                 log.exception("event.failed", extra={"channel": event.channel, "kind": event.kind})
                 await uow.rollback()
-                await self._mark_failed(row.id)
+                await self._mark_failed(row_id)
                 return True
         await self._send(due_now)
         return True

@@ -1,0 +1,129 @@
+"""Drive the real engine, handlers and database through a recording channel."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from bot import admin
+from bot.bootstrap import App, build, start, stop
+from bot.channels.base import Delivery, Limits
+from bot.clock import ManualClock
+from bot.config import load_settings
+from bot.engine.events import Inbound, Kind, parse_command
+from bot.engine.replies import Reply
+from handlers import followups
+
+
+class RecordingChannel:
+    """A channel that keeps what it was asked to send, per chat."""
+
+    name = "test"
+    limits = Limits(max_text=4096, max_buttons=100, max_button_label=64, max_button_data=64,
+                    messages_per_second=1000.0, per_chat_interval=0.0)  # fmt: skip
+
+    def __init__(self) -> None:
+        self.sent: dict[str, list[Reply]] = {}
+        self.deliveries: list[Delivery] = []
+
+    async def send(self, delivery: Delivery) -> None:
+        self.deliveries.append(delivery)
+        self.sent.setdefault(delivery.chat_id, []).extend(delivery.messages)
+
+
+@dataclass
+class Counselor:
+    id: int
+    user: str
+
+
+class Harness:
+    def __init__(self, app: App, channel: RecordingChannel, clock: ManualClock) -> None:
+        self.app, self.channel, self.clock = app, channel, clock
+        self.engine = app.engine
+        self._ids = itertools.count(1)
+
+    @classmethod
+    async def create(cls, database_url: str, **overrides: Any) -> Harness:
+        settings = load_settings(database_url=database_url, default_locale="en", **overrides)
+        channel = RecordingChannel()
+        clock = ManualClock()
+        app = build(settings, clock=clock, channels={"test": channel})
+        await start(app, with_scheduler=False)
+        return cls(app, channel, clock)
+
+    async def close(self) -> None:
+        await stop(self.app)
+
+    # -- talking ----------------------------------------------------------------------
+    def event(self, user: str, line: str = "", **fields: Any) -> Inbound:
+        base: dict[str, Any] = {"channel": "test", "event_id": f"e{next(self._ids)}",
+                                "user_id": user, "chat_id": user,
+                                "received_at": self.clock.now()}  # fmt: skip
+        base.update(fields)
+        if "kind" not in base:
+            if command := parse_command(line):
+                base.update(kind=Kind.COMMAND, command=command[0], args=command[1], text=line)
+            else:
+                base.update(kind=Kind.TEXT, text=line, message_id=base["event_id"])
+        return Inbound(**base)
+
+    async def send(self, event: Inbound) -> list[Reply]:
+        """Hand an event to the engine, wait until handled, return what its sender got."""
+        before = len(self.channel.sent.get(event.chat_id, []))
+        await self.engine.receive(event)
+        await self.engine.drain()
+        return self.channel.sent.get(event.chat_id, [])[before:]
+
+    async def say(self, user: str, line: str, **fields: Any) -> list[Reply]:
+        return await self.send(self.event(user, line, **fields))
+
+    async def press(self, user: str, label: str) -> list[Reply]:
+        """Press the button with this label on the last keyboard the user got."""
+        for message in reversed(self.channel.sent.get(user, [])):
+            for button in message.buttons:
+                if button.label == label or button.label.endswith(label):
+                    return await self.send(self.event(user, kind=Kind.CHOICE, data=button.data))
+        raise AssertionError(f"no button {label!r} for {user}")
+
+    def texts(self, user: str) -> list[str]:
+        return [m.text for m in self.channel.sent.get(user, [])]
+
+    def last(self, user: str) -> Reply:
+        return self.channel.sent[user][-1]
+
+    # -- set-up shortcuts ---------------------------------------------------------------
+    async def counselor(self, name: str = "Sato", locale: str = "en") -> Counselor:
+        counselor_id, code = await admin.add_counselor(self.engine, name=name, locale=locale,
+                                                       is_admin=False)  # fmt: skip
+        user = f"c{counselor_id}"
+        await self.say(user, f"/start {code}")
+        return Counselor(counselor_id, user)
+
+    async def student(self, counselor: Counselor, user: str, *, name: str = "Linh",
+                      locale: str = "en", consent: bool = True) -> int:  # fmt: skip
+        code = await admin.create_invite(self.engine, counselor_id=counselor.id, label=name)
+        await self.say(user, f"/start {code}", locale_hint=locale)
+        async with self.engine.db.uow() as uow:
+            account = await uow.accounts.find("test", user)
+            assert account is not None and account.student_id is not None
+            student_id = account.student_id
+        if consent:
+            await self.send(self.event(user, kind=Kind.CHOICE, data=f"lang:{locale}"))
+            await self.send(self.event(user, kind=Kind.CHOICE, data="consent:yes"))
+        return student_id
+
+    async def session(self, counselor: Counselor, student_id: int, topics: str = "visa") -> None:
+        await self.say(counselor.user, f"/session {student_id} {topics}")
+
+    async def advance(self, delta: timedelta) -> None:
+        """Move the clock and run what the scheduler would run."""
+        self.clock.advance(delta)
+        await self.tick()
+
+    async def tick(self) -> None:
+        for job in (followups.expire_runs, followups.start_due_runs, followups.send_reminders):
+            await self.engine.run_job(job)
+        await self.app.dispatcher.tick()
