@@ -38,12 +38,19 @@ async def add_counselor(
     """Create a counselor and a link code for their chat account."""
     async with engine.db.uow() as uow:
         now = engine.clock.now()
-        counselor = await uow.counselors.add(name=name, locale=locale, is_admin=is_admin,
-                                             timezone=engine.settings.timezone, now=now)  # fmt: skip
-        code = await uow.codes.create(kind="link", counselor_id=counselor.id, label=name, now=now,
-                                      ttl=timedelta(days=engine.settings.code_ttl_days))  # fmt: skip
-        await uow.audit.record(at=now, actor="cli", action="counselor.added",
-                               subject=f"counselor:{counselor.id}")  # fmt: skip
+        counselor = await uow.counselors.add(
+            name=name, locale=locale, is_admin=is_admin, timezone=engine.settings.timezone, now=now
+        )
+        code = await uow.codes.create(
+            kind="link",
+            counselor_id=counselor.id,
+            label=name,
+            now=now,
+            ttl=timedelta(days=engine.settings.code_ttl_days),
+        )
+        await uow.audit.record(
+            at=now, actor="cli", action="counselor.added", subject=f"counselor:{counselor.id}"
+        )
         await uow.commit()
         return counselor.id, code
 
@@ -52,8 +59,13 @@ async def create_invite(engine: Engine, *, counselor_id: int, label: str) -> str
     async with engine.db.uow() as uow:
         await _counselor(uow, counselor_id)
         now = engine.clock.now()
-        code = await uow.codes.create(kind="invite", counselor_id=counselor_id, label=label, now=now,
-                                      ttl=timedelta(days=engine.settings.code_ttl_days))  # fmt: skip
+        code = await uow.codes.create(
+            kind="invite",
+            counselor_id=counselor_id,
+            label=label,
+            now=now,
+            ttl=timedelta(days=engine.settings.code_ttl_days),
+        )
         await uow.commit()
         return code
 
@@ -64,10 +76,15 @@ async def list_students(engine: Engine, *, counselor_id: int) -> list[dict[str, 
         ctx = engine.context(uow)
         ctx.counselor, ctx.locale = counselor, counselor.locale
         return [
-            {"id": s.id, "name": s.label, "locale": s.locale, "consent": s.consent,
-             "status": counselor_handlers.status_label(ctx, s)}
+            {
+                "id": s.id,
+                "name": s.label,
+                "locale": s.locale,
+                "consent": s.consent,
+                "status": counselor_handlers.status_label(ctx, s),
+            }
             for s in await uow.students.list_for_counselor(counselor_id)
-        ]  # fmt: skip
+        ]
 
 
 async def log_session(
@@ -88,8 +105,12 @@ async def log_session(
         due_now = await enqueue(uow, to_student, now=ctx.now)
         await uow.commit()
     await engine._send(due_now)
-    return {"student_id": student_id, "topics": topics, "queued_messages": len(to_student),
-            "note": replies[-1].text}  # fmt: skip
+    return {
+        "student_id": student_id,
+        "topics": topics,
+        "queued_messages": len(to_student),
+        "note": replies[-1].text,
+    }
 
 
 async def digest(
@@ -102,13 +123,20 @@ async def digest(
         built = await build_digest(ctx, counselor, since=since)
         if mark_read:
             counselor.last_digest_at = ctx.now
-        await uow.audit.record(at=ctx.now, actor=f"counselor:{counselor_id}", action="digest.viewed",
-                               students=len(built.students), via="cli")  # fmt: skip
+        await uow.audit.record(
+            at=ctx.now,
+            actor=f"counselor:{counselor_id}",
+            action="digest.viewed",
+            students=len(built.students),
+            via="cli",
+        )
         await uow.commit()
         return built
 
 
-async def export_student(engine: Engine, *, student_id: int, counselor_id: int | None) -> dict[str, Any]:
+async def export_student(
+    engine: Engine, *, student_id: int, counselor_id: int | None
+) -> dict[str, Any]:
     async with engine.db.uow() as uow:
         if counselor_id is not None:
             await _own_student(uow, await _counselor(uow, counselor_id), student_id)
@@ -116,8 +144,12 @@ async def export_student(engine: Engine, *, student_id: int, counselor_id: int |
             data = await student_export(uow, student_id)
         except LookupError as exc:
             raise AdminError(str(exc)) from None
-        await uow.audit.record(at=engine.clock.now(), actor="cli", action="data.exported",
-                               subject=f"student:{student_id}")  # fmt: skip
+        await uow.audit.record(
+            at=engine.clock.now(),
+            actor="cli",
+            action="data.exported",
+            subject=f"student:{student_id}",
+        )
         await uow.commit()
         return data
 

@@ -46,16 +46,18 @@ def build(
     prompts = prompts or load_prompts(schedule_file=settings.schedule_file)
     db = Database(create_engine(settings.database_url))
     links: dict[str, str] = {}
-    engine = Engine(db=db, handle=handlers.handle, prompts=prompts, settings=settings,
-                    clock=clock, links=links)  # fmt: skip
+    engine = Engine(
+        db=db, handle=handlers.handle, prompts=prompts, settings=settings, clock=clock, links=links
+    )
     if channels is None:
         channels = _channels_from(settings, engine)
     if settings.telegram_bot_username:
         links["telegram"] = f"https://t.me/{settings.telegram_bot_username}?start={{code}}"
     dispatcher = OutboxDispatcher(db=db, channels=channels, clock=clock)
     engine.sender = dispatcher
-    return App(settings=settings, db=db, engine=engine, dispatcher=dispatcher,
-               channels=dict(channels))  # fmt: skip
+    return App(
+        settings=settings, db=db, engine=engine, dispatcher=dispatcher, channels=dict(channels)
+    )
 
 
 def _channels_from(settings: Settings, engine: Engine) -> dict[str, Channel]:

@@ -20,20 +20,43 @@ POT = ROOT / "locales" / "messages.pot"
 
 def extract() -> None:
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "--no-location", "--add-comments=TRANSLATORS:", "--sort-output",
-         "--project=furikaeri", "--copyright-holder=furikaeri contributors",
-         "-o", str(POT), "."],
-        cwd=ROOT, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "--no-location",
+            "--add-comments=TRANSLATORS:",
+            "--sort-output",
+            "--project=furikaeri",
+            "--copyright-holder=furikaeri contributors",
+            "-o",
+            str(POT),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+    )
 
 
 def update(locale: str) -> None:
     path = catalog_path(locale, ROOT / "locales")
     command = "update" if path.exists() else "init"
     path.parent.mkdir(parents=True, exist_ok=True)
-    args = [sys.executable, "-m", "babel.messages.frontend", command, "-i", str(POT),
-            "-d", str(ROOT / "locales"), "-l", locale]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "babel.messages.frontend",
+        command,
+        "-i",
+        str(POT),
+        "-d",
+        str(ROOT / "locales"),
+        "-l",
+        locale,
+    ]
     if command == "update":
         args += ["--no-fuzzy-matching", "--ignore-obsolete"]
     subprocess.run(args, cwd=ROOT, check=True)

@@ -18,8 +18,9 @@ from bot.digest_render import render_csv, render_json, render_text
 from bot.i18n import SHIPPED_LOCALES, translator
 from bot.logs import setup as setup_logging
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 counselor_app = typer.Typer(no_args_is_help=True, help="Counselors (admin only).")
 outbox_app = typer.Typer(invoke_without_command=True, help="Messages waiting to be sent.")
@@ -89,13 +90,20 @@ def counselor_add(
     counselor_id, code = _with_engine(
         lambda e: admin.add_counselor(e, name=name, locale=locale, is_admin=is_admin)
     )
-    _out({"id": counselor_id, "link_code": code}, as_json,
-         f"counselor id: {counselor_id}\nlink code: {code}\n"
-         f"Send '/start {code}' to the bot from the counselor's Telegram or LINE account.")  # fmt: skip
+    _out(
+        {"id": counselor_id, "link_code": code},
+        as_json,
+        f"counselor id: {counselor_id}\nlink code: {code}\n"
+        f"Send '/start {code}' to the bot from the counselor's Telegram or LINE account.",
+    )
 
 
 @app.command()
-def invite(counselor: CounselorOpt, name: Annotated[str, typer.Option(help="The student's name, for you.")] = "", as_json: JsonFlag = False) -> None:  # noqa: E501
+def invite(
+    counselor: CounselorOpt,
+    name: Annotated[str, typer.Option(help="The student's name, for you.")] = "",
+    as_json: JsonFlag = False,
+) -> None:
     """Create a single-use invite code for a new student of this counselor."""
     code = _with_engine(lambda e: admin.create_invite(e, counselor_id=counselor, label=name))
     _out({"invite_code": code}, as_json, f"invite code: {code}\nThe student sends: /start {code}")
@@ -118,8 +126,9 @@ def session(
 ) -> None:
     """Log a session with a student and start their reflection."""
     topic_ids = [t.strip() for t in topics.split(",") if t.strip()]
-    result = _with_engine(lambda e: admin.log_session(e, counselor_id=counselor,
-                                                      student_id=student, topics=topic_ids))  # fmt: skip
+    result = _with_engine(
+        lambda e: admin.log_session(e, counselor_id=counselor, student_id=student, topics=topic_ids)
+    )
     _out(result, as_json, result["note"])
 
 
@@ -156,7 +165,9 @@ def export(
     counselor: Annotated[int | None, typer.Option(help="Only if this counselor's student.")] = None,
 ) -> None:
     """Print everything stored about one student, as JSON."""
-    data = _with_engine(lambda e: admin.export_student(e, student_id=student, counselor_id=counselor))
+    data = _with_engine(
+        lambda e: admin.export_student(e, student_id=student, counselor_id=counselor)
+    )
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 

@@ -20,13 +20,17 @@ from bot.i18n import translator
 
 # A scripted conversation: (who, what they type). "[n]" presses button n of the last keyboard.
 ANSWERS = {
-    "en": ("I noticed that I get nervous when I talk about my strengths.",
-           "How the visa changes when I get a job offer.",
-           "Write three strengths on one page before Friday."),
-    "ja": ("自分の強みを話すとき、緊張することに気づきました。",
-           "内定をもらったときにビザがどう変わるのか。",
-           "金曜日までに自分の強みを3つ書いてみる。"),
-}  # fmt: skip
+    "en": (
+        "I noticed that I get nervous when I talk about my strengths.",
+        "How the visa changes when I get a job offer.",
+        "Write three strengths on one page before Friday.",
+    ),
+    "ja": (
+        "自分の強みを話すとき、緊張することに気づきました。",
+        "内定をもらったときにビザがどう変わるのか。",
+        "金曜日までに自分の強みを3つ書いてみる。",
+    ),
+}
 
 
 def builtin_script(locale: str) -> list[tuple[str, str]]:
@@ -76,8 +80,9 @@ async def run_demo(
         await start(app, with_scheduler=False)
         engine = app.engine
         try:
-            counselor_id, link = await admin.add_counselor(engine, name="Sato", locale=locale,
-                                                           is_admin=False)  # fmt: skip
+            counselor_id, link = await admin.add_counselor(
+                engine, name="Sato", locale=locale, is_admin=False
+            )
 
             async def say(role: str, line: str) -> None:
                 write(f"\n[{role}] {line}")

@@ -61,12 +61,18 @@ _RELATIVE = re.compile(r"^(\d{1,4})([dhw])$")
 
 
 def parse_since(raw: str, *, now: datetime) -> datetime | None:
-    """"7d", "12h", "2w" or an ISO date/datetime (UTC unless it says otherwise)."""
+    """ "7d", "12h", "2w" or an ISO date/datetime (UTC unless it says otherwise)."""
     raw = raw.strip().lower()
     if match := _RELATIVE.match(raw):
         amount, unit = int(match.group(1)), match.group(2)
-        return now - {"d": timedelta(days=amount), "h": timedelta(hours=amount),
-                      "w": timedelta(weeks=amount)}[unit]  # fmt: skip
+        return (
+            now
+            - {
+                "d": timedelta(days=amount),
+                "h": timedelta(hours=amount),
+                "w": timedelta(weeks=amount),
+            }[unit]
+        )
     try:
         parsed = datetime.fromisoformat(raw)
     except ValueError:
@@ -74,9 +80,7 @@ def parse_since(raw: str, *, now: datetime) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-async def build_digest(
-    ctx: Context, counselor: Counselor, *, since: datetime | None
-) -> Digest:
+async def build_digest(ctx: Context, counselor: Counselor, *, since: datetime | None) -> Digest:
     """Everything new from this counselor's students since `since` (default: the last digest)."""
     t = ctx.tr(counselor.locale)
     start = since or counselor.last_digest_at or datetime(2000, 1, 1, tzinfo=UTC)
@@ -87,28 +91,44 @@ async def build_digest(
     runs = await ctx.uow.runs.of_students(ids)
     result = []
     for student in students:
-        entry = DigestStudent(id=student.id, name=student.label or f"#{student.id}",
-                              locale=student.locale)  # fmt: skip
+        entry = DigestStudent(
+            id=student.id, name=student.label or f"#{student.id}", locale=student.locale
+        )
         for session in (s for s in sessions if s.student_id == student.id):
             names = [t._(ctx.prompts.topic(tid).name) for tid in session.topics]
-            entry.sessions.append(DigestSession(session.held_at,
-                                                t.datetime(session.held_at, counselor.timezone),
-                                                names))  # fmt: skip
+            entry.sessions.append(
+                DigestSession(
+                    session.held_at, t.datetime(session.held_at, counselor.timezone), names
+                )
+            )
         mine = [a for a in answers if a.student_id == student.id and not a.hidden]
         entry.answers = [_answer(ctx, t, counselor, a) for a in mine]
         entry.unanswered = sum(
-            1 for r in runs
-            if r.student_id == student.id and r.state == "expired"
-            and r.finished_at is not None and r.finished_at > start
-        )  # fmt: skip
+            1
+            for r in runs
+            if r.student_id == student.id
+            and r.state == "expired"
+            and r.finished_at is not None
+            and r.finished_at > start
+        )
         entry.trends = await _trends(ctx, student)
         entry.flags = _flags(ctx, student, mine, entry.unanswered)
         if entry.sessions or entry.answers or entry.flags:
             result.append(entry)
-    result.sort(key=lambda s: (-len([f for f in s.flags if f in ("urgent", "wants_to_talk")]), s.id))
+    result.sort(
+        key=lambda s: (-len([f for f in s.flags if f in ("urgent", "wants_to_talk")]), s.id)
+    )
     everything = since is None and counselor.last_digest_at is None
-    return Digest(counselor.id, counselor.name, counselor.locale, counselor.timezone,
-                  start, ctx.now, result, everything)  # fmt: skip
+    return Digest(
+        counselor.id,
+        counselor.name,
+        counselor.locale,
+        counselor.timezone,
+        start,
+        ctx.now,
+        result,
+        everything,
+    )
 
 
 def _answer(ctx: Context, t, counselor: Counselor, answer: Answer) -> DigestAnswer:  # type: ignore[no-untyped-def]

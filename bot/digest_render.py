@@ -48,18 +48,40 @@ def render_text(digest: Digest, t: Translator, *, max_len: int = 4000) -> list[s
             lines.append(f"{marker}{answer.local_time} – {answer.question}")
             lines.append(f"  → {shown}{edited}")
         if student.unanswered:
-            lines.append(t.ngettext("{n} question set expired unanswered",
-                                    "{n} question sets expired unanswered",
-                                    student.unanswered))  # fmt: skip
+            lines.append(
+                t.ngettext(
+                    "{n} question set expired unanswered",
+                    "{n} question sets expired unanswered",
+                    student.unanswered,
+                )
+            )
         for step, values in student.trends.items():
             if len(values) > 1:
-                lines.append(t._("Trend {step}: {values}", step=step,
-                                 values=" → ".join(str(v) for v in values)))  # fmt: skip
+                lines.append(
+                    t._(
+                        "Trend {step}: {values}",
+                        step=step,
+                        values=" → ".join(str(v) for v in values),
+                    )
+                )
     return split_text("\n".join(lines), max_len)
 
 
-CSV_COLUMNS = ["student_id", "student", "flags", "kind", "time", "set", "question_id",
-               "question", "answer", "scale", "skipped", "urgent", "edited"]  # fmt: skip
+CSV_COLUMNS = [
+    "student_id",
+    "student",
+    "flags",
+    "kind",
+    "time",
+    "set",
+    "question_id",
+    "question",
+    "answer",
+    "scale",
+    "skipped",
+    "urgent",
+    "edited",
+]
 
 
 def render_csv(digest: Digest) -> str:
@@ -70,13 +92,41 @@ def render_csv(digest: Digest) -> str:
     for s in digest.students:
         flags = " ".join(s.flags)
         for session in s.sessions:
-            writer.writerow([s.id, s.name, flags, "session", session.local_time, "", "",
-                             "", "; ".join(session.topics), "", "", "", ""])  # fmt: skip
+            writer.writerow(
+                [
+                    s.id,
+                    s.name,
+                    flags,
+                    "session",
+                    session.local_time,
+                    "",
+                    "",
+                    "",
+                    "; ".join(session.topics),
+                    "",
+                    "",
+                    "",
+                    "",
+                ]
+            )
         for a in s.answers:
-            writer.writerow([s.id, s.name, flags, "answer", a.local_time, a.set_id, a.question_id,
-                             a.question, "" if a.skipped else a.answer,
-                             "" if a.scale is None else a.scale, int(a.skipped), int(a.urgent),
-                             int(a.edited)])  # fmt: skip
+            writer.writerow(
+                [
+                    s.id,
+                    s.name,
+                    flags,
+                    "answer",
+                    a.local_time,
+                    a.set_id,
+                    a.question_id,
+                    a.question,
+                    "" if a.skipped else a.answer,
+                    "" if a.scale is None else a.scale,
+                    int(a.skipped),
+                    int(a.urgent),
+                    int(a.edited),
+                ]
+            )
         if not s.sessions and not s.answers:
             writer.writerow([s.id, s.name, flags, "status", "", "", "", "", "", "", "", "", ""])
     return "\ufeff" + out.getvalue()

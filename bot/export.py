@@ -33,14 +33,27 @@ async def student_export(uow: UnitOfWork, student_id: int) -> dict[str, Any]:
         "chat_accounts": [{"channel": a.channel, "user_id": a.external_id} for a in accounts],
         "sessions": [{"held_at": _iso(s.held_at), "topics": s.topics} for s in sessions],
         "question_sets": [
-            {"id": r.id, "set": r.set_id, "state": r.state, "questions": r.questions,
-             "due_at": _iso(r.due_at), "finished_at": _iso(r.finished_at)}
+            {
+                "id": r.id,
+                "set": r.set_id,
+                "state": r.state,
+                "questions": r.questions,
+                "due_at": _iso(r.due_at),
+                "finished_at": _iso(r.finished_at),
+            }
             for r in runs
-        ],  # fmt: skip
+        ],
         "answers": [
-            {"question_id": a.question_id, "text": a.text, "choice": a.choice, "scale": a.scale,
-             "skipped": a.skipped, "withdrawn": a.hidden, "created_at": _iso(a.created_at),
-             "edited_at": _iso(a.edited_at)}
+            {
+                "question_id": a.question_id,
+                "text": a.text,
+                "choice": a.choice,
+                "scale": a.scale,
+                "skipped": a.skipped,
+                "withdrawn": a.hidden,
+                "created_at": _iso(a.created_at),
+                "edited_at": _iso(a.edited_at),
+            }
             for a in answers
-        ],  # fmt: skip
+        ],
     }

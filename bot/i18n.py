@@ -26,16 +26,35 @@ from bot.paths import data_dir
 log = logging.getLogger(__name__)
 
 SHIPPED_LOCALES: tuple[str, ...] = (
-    "ja", "en", "zh_Hans", "zh_Hant", "ne", "vi", "my", "ko", "si", "id", "bn", "mn",
-)  # fmt: skip
+    "ja",
+    "en",
+    "zh_Hans",
+    "zh_Hant",
+    "ne",
+    "vi",
+    "my",
+    "ko",
+    "si",
+    "id",
+    "bn",
+    "mn",
+)
 
 # Platform tags are BCP 47-ish ("zh-TW", "pt-br", "zh-hans"); Chinese needs the script.
 _CHINESE = {
-    "zh": "zh_Hans", "zh-cn": "zh_Hans", "zh-sg": "zh_Hans", "zh-hans": "zh_Hans",
-    "zh-hans-cn": "zh_Hans", "zh-my": "zh_Hans",
-    "zh-tw": "zh_Hant", "zh-hk": "zh_Hant", "zh-mo": "zh_Hant", "zh-hant": "zh_Hant",
-    "zh-hant-tw": "zh_Hant", "zh-hant-hk": "zh_Hant",
-}  # fmt: skip
+    "zh": "zh_Hans",
+    "zh-cn": "zh_Hans",
+    "zh-sg": "zh_Hans",
+    "zh-hans": "zh_Hans",
+    "zh-hans-cn": "zh_Hans",
+    "zh-my": "zh_Hans",
+    "zh-tw": "zh_Hant",
+    "zh-hk": "zh_Hant",
+    "zh-mo": "zh_Hant",
+    "zh-hant": "zh_Hant",
+    "zh-hant-tw": "zh_Hant",
+    "zh-hant-hk": "zh_Hant",
+}
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
 _strict = False
@@ -89,7 +108,10 @@ def _compiled(locale: str) -> tuple[Translations, frozenset[str]]:
     translated = frozenset(
         str(m.id if isinstance(m.id, str) else m.id[0])
         for m in catalog
-        if m.id and m.string and not m.fuzzy and (all(m.string) if isinstance(m.string, (list, tuple)) else True)
+        if m.id
+        and m.string
+        and not m.fuzzy
+        and (all(m.string) if isinstance(m.string, (list, tuple)) else True)
     )
     buffer = BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
@@ -126,7 +148,9 @@ class Translator:
         return format_datetime(moment, format=fmt, tzinfo=ZoneInfo(zone), locale=self.locale)
 
     def date(self, moment: datetime, zone: str) -> str:
-        return format_datetime(moment, format="yyyy-MM-dd", tzinfo=ZoneInfo(zone), locale=self.locale)
+        return format_datetime(
+            moment, format="yyyy-MM-dd", tzinfo=ZoneInfo(zone), locale=self.locale
+        )
 
 
 @cache
@@ -134,6 +158,6 @@ def translator(locale: str) -> Translator:
     return Translator(locale)
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+def N_(message: str) -> str:
     """Mark a string for extraction where it is defined; it is translated where it is shown."""
     return message

@@ -35,8 +35,14 @@ async def serve(settings: Settings) -> int:
         webhooks={name: ch.handle_webhook for name, ch in app.channels.items()},
         ping=app.db.ping,
     )
-    config = uvicorn.Config(web, host=settings.http_host, port=settings.http_port,
-                            log_level="warning", lifespan="off", access_log=False)  # fmt: skip
+    config = uvicorn.Config(
+        web,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+    )
     server = _Server(config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

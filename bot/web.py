@@ -41,8 +41,9 @@ def create_app(
 
     async def healthz(request: Request) -> Response:
         ok = await ping()
-        return JSONResponse({"status": "ok" if ok else "database unavailable"},
-                            status_code=200 if ok else 503)  # fmt: skip
+        return JSONResponse(
+            {"status": "ok" if ok else "database unavailable"}, status_code=200 if ok else 503
+        )
 
     async def webhook(request: Request) -> Response:
         handler = webhooks.get(request.path_params["channel"])

@@ -30,9 +30,12 @@ async def invite(event: Inbound, ctx: Context) -> list[Reply]:
     assert ctx.counselor is not None
     label = event.args.strip()[:200]
     code = await ctx.uow.codes.create(
-        kind="invite", counselor_id=ctx.counselor.id, label=label, now=ctx.now,
+        kind="invite",
+        counselor_id=ctx.counselor.id,
+        label=label,
+        now=ctx.now,
         ttl=timedelta(days=ctx.settings.code_ttl_days),
-    )  # fmt: skip
+    )
     t = ctx.t
     lines = [
         t._("Invite code for {name}:", name=label or t._("a new student")),
@@ -41,9 +44,14 @@ async def invite(event: Inbound, ctx: Context) -> list[Reply]:
     ]
     for template in ctx.links.values():
         lines.append(template.format(code=code))
-    lines.append(t._("It works once and expires on {date}.",
-                     date=t.date(ctx.now + timedelta(days=ctx.settings.code_ttl_days),
-                                 ctx.counselor.timezone)))  # fmt: skip
+    lines.append(
+        t._(
+            "It works once and expires on {date}.",
+            date=t.date(
+                ctx.now + timedelta(days=ctx.settings.code_ttl_days), ctx.counselor.timezone
+            ),
+        )
+    )
     return [Reply(text="\n".join(lines))]
 
 
@@ -77,16 +85,19 @@ def status_label(ctx: Context, student: Student) -> str:
     return t._("active")
 
 
-async def log_session(
-    ctx: Context, student: Student, topics: list[str]
-) -> list[Reply]:
+async def log_session(ctx: Context, student: Student, topics: list[str]) -> list[Reply]:
     """Record a session and send the reflection to the student (now, or when they consent)."""
     assert ctx.counselor is not None
     session = await ctx.uow.sessions.add(
         counselor_id=ctx.counselor.id, student_id=student.id, held_at=ctx.now, topics=topics
     )
-    await ctx.uow.audit.record(at=ctx.now, actor=ctx.actor, action="session.logged",
-                               subject=f"student:{student.id}", topics=topics)  # fmt: skip
+    await ctx.uow.audit.record(
+        at=ctx.now,
+        actor=ctx.actor,
+        action="session.logged",
+        subject=f"student:{student.id}",
+        topics=topics,
+    )
     await followups.plan_after_session(ctx, student, session)
     sent = await followups.start_due_for(ctx, student)
     t = ctx.t
@@ -109,13 +120,24 @@ async def session(event: Inbound, ctx: Context) -> list[Reply]:
             return [Reply(text=ctx.t._("You have no student with that number. See /students."))]
         topics = _parse_topics(ctx, args[1] if len(args) > 1 else "")
         if topics is None:
-            return [Reply(text=ctx.t._("Unknown topic. Known topics: {topics}",
-                                       topics=", ".join(t.id for t in ctx.prompts.topics)))]  # fmt: skip
+            return [
+                Reply(
+                    text=ctx.t._(
+                        "Unknown topic. Known topics: {topics}",
+                        topics=", ".join(t.id for t in ctx.prompts.topics),
+                    )
+                )
+            ]
         return await log_session(ctx, student, topics)
-    rows = [s for s in await ctx.uow.students.list_for_counselor(ctx.counselor.id)
-            if s.consent != "declined"]  # fmt: skip
+    rows = [
+        s
+        for s in await ctx.uow.students.list_for_counselor(ctx.counselor.id)
+        if s.consent != "declined"
+    ]
     if not rows:
-        return [Reply(text=ctx.t._("You have no students yet. Create an invite with /invite NAME."))]
+        return [
+            Reply(text=ctx.t._("You have no students yet. Create an invite with /invite NAME."))
+        ]
     buttons = tuple(Button(_name(s)[:20], f"ses:s:{s.id}") for s in rows[-MAX_STUDENT_BUTTONS:])
     return [Reply(text=ctx.t._("Which student was the session with?"), buttons=buttons, columns=2)]
 
@@ -183,6 +205,11 @@ async def digest(event: Inbound, ctx: Context) -> list[Reply]:
         return [Reply(text=ctx.t._("Use /digest, /digest 7d or /digest 2026-04-01."))]
     built = await build_digest(ctx, ctx.counselor, since=since)
     ctx.counselor.last_digest_at = ctx.now
-    await ctx.uow.audit.record(at=ctx.now, actor=ctx.actor, action="digest.viewed",
-                               students=len(built.students), via="chat")  # fmt: skip
+    await ctx.uow.audit.record(
+        at=ctx.now,
+        actor=ctx.actor,
+        action="digest.viewed",
+        students=len(built.students),
+        via="chat",
+    )
     return [Reply(text=chunk) for chunk in render_text(built, ctx.t, max_len=3500)]

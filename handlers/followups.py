@@ -27,9 +27,12 @@ async def plan_after_session(
         questions = [pick_variant(step, used).id for step in ctx.prompts.sets[set_id].steps]
         runs.append(
             await ctx.uow.runs.add(
-                student_id=student.id, session_id=session.id, set_id=set_id,
-                questions=questions, due_at=due,
-            )  # fmt: skip
+                student_id=student.id,
+                session_id=session.id,
+                set_id=set_id,
+                questions=questions,
+                due_at=due,
+            )
         )
     return runs
 
@@ -72,7 +75,9 @@ async def start_due_runs(ctx: Context) -> list[Reply]:
         if student is None:
             continue
         window = ctx.prompts.schedule.send_window
-        if window is not None and not in_window(ctx.now, student.timezone, window.start, window.end):
+        if window is not None and not in_window(
+            ctx.now, student.timezone, window.start, window.end
+        ):
             run.due_at = next_window_start(ctx.now, student.timezone, window.start, window.end)
             continue
         opened = await start_due_for(ctx, student, immediate=False)

@@ -47,12 +47,16 @@ async def _link_counselor(event: Inbound, ctx: Context, counselor_id: int) -> li
     if counselor is None:
         return [how_to_join(ctx)]
     await ctx.uow.accounts.add(
-        channel=event.channel, external_id=event.user_id, chat_id=event.chat_id,
-        counselor_id=counselor.id, now=ctx.now,
-    )  # fmt: skip
+        channel=event.channel,
+        external_id=event.user_id,
+        chat_id=event.chat_id,
+        counselor_id=counselor.id,
+        now=ctx.now,
+    )
     ctx.counselor, ctx.locale = counselor, counselor.locale
-    await ctx.uow.audit.record(at=ctx.now, actor=ctx.actor, action="counselor.linked",
-                               channel=event.channel)  # fmt: skip
+    await ctx.uow.audit.record(
+        at=ctx.now, actor=ctx.actor, action="counselor.linked", channel=event.channel
+    )
     welcome = Reply(text=ctx.t._("Your chat account is now linked, {name}.", name=counselor.name))
     return [welcome, counselor_help(ctx)]
 
@@ -62,19 +66,27 @@ async def _enroll_student(
 ) -> list[Reply]:
     guessed = negotiate(event.locale_hint)
     student = await ctx.uow.students.add(
-        counselor_id=counselor_id, label=label, locale=guessed or ctx.settings.default_locale,
-        timezone=ctx.settings.timezone, now=ctx.now,
-    )  # fmt: skip
+        counselor_id=counselor_id,
+        label=label,
+        locale=guessed or ctx.settings.default_locale,
+        timezone=ctx.settings.timezone,
+        now=ctx.now,
+    )
     account = await ctx.uow.accounts.add(
-        channel=event.channel, external_id=event.user_id, chat_id=event.chat_id,
-        student_id=student.id, now=ctx.now,
-    )  # fmt: skip
+        channel=event.channel,
+        external_id=event.user_id,
+        chat_id=event.chat_id,
+        student_id=student.id,
+        now=ctx.now,
+    )
     ctx.student, ctx.account, ctx.locale = student, account, student.locale
     if guessed is None:
         return [language_picker(ctx, preselected=ctx.settings.default_locale)]
     return [
         Reply(
-            text=ctx.t._("Hello! I will write to you in {language}.", language=display_name(guessed)),
+            text=ctx.t._(
+                "Hello! I will write to you in {language}.", language=display_name(guessed)
+            ),
             buttons=(
                 # TRANSLATORS: button label, at most 20 characters
                 Button(ctx.t._("Continue"), f"lang:{guessed}"),
@@ -95,7 +107,9 @@ async def choose_language(event: Inbound, ctx: Context) -> list[Reply]:
     ctx.student.locale = ctx.locale = choice
     if ctx.student.consent != "given":
         return [await consent_request(ctx)]
-    return [Reply(text=ctx.t._("I will write to you in {language}.", language=display_name(choice)))]
+    return [
+        Reply(text=ctx.t._("I will write to you in {language}.", language=display_name(choice)))
+    ]
 
 
 async def language_command(event: Inbound, ctx: Context) -> list[Reply]:
@@ -110,7 +124,10 @@ async def consent_request(ctx: Context) -> Reply:
     return Reply(
         text=consent_text(ctx, counselor.name if counselor else ""),
         # TRANSLATORS: button label, at most 20 characters
-        buttons=(Button(ctx.t._("I agree"), "consent:yes"), Button(ctx.t._("No, thanks"), "consent:no")),
+        buttons=(
+            Button(ctx.t._("I agree"), "consent:yes"),
+            Button(ctx.t._("No, thanks"), "consent:no"),
+        ),
         columns=2,
     )
 
@@ -122,10 +139,14 @@ def consent_text(ctx: Context, counselor_name: str) -> str:
             t._("Before we start, please read this."),
             t._("• What is kept: your answers to my questions, and when you sent them."),
             t._("• Who reads them: only your counselor, {name}.", name=counselor_name),
-            t._("• How long: {days} days at most; then they are deleted.",
-                days=ctx.settings.retention_days),  # fmt: skip
-            t._("• You can read them (/journal), get a copy (/mydata) or delete everything "
-                "(/forget) at any time."),  # fmt: skip
+            t._(
+                "• How long: {days} days at most; then they are deleted.",
+                days=ctx.settings.retention_days,
+            ),
+            t._(
+                "• You can read them (/journal), get a copy (/mydata) or delete everything "
+                "(/forget) at any time."
+            ),
             t._("• I am not watched in real time and I am not an emergency service."),
             "",
             t._("Do you agree?"),
@@ -140,8 +161,9 @@ async def consent_answer(event: Inbound, ctx: Context) -> list[Reply]:
         ctx.student.consent = "given"
         ctx.student.consented_at = ctx.now
         ctx.student.status = "active"
-        await ctx.uow.audit.record(at=ctx.now, actor=ctx.actor, action="consent.given",
-                                   subject=f"student:{ctx.student.id}")  # fmt: skip
+        await ctx.uow.audit.record(
+            at=ctx.now, actor=ctx.actor, action="consent.given", subject=f"student:{ctx.student.id}"
+        )
         thanks = Reply(
             text=ctx.t._(
                 "Thank you! After each session with your counselor I will send you a few "
@@ -150,8 +172,9 @@ async def consent_answer(event: Inbound, ctx: Context) -> list[Reply]:
         )
         return [thanks, *await followups.start_due_for(ctx, ctx.student)]
     ctx.student.consent = "declined"
-    await ctx.uow.audit.record(at=ctx.now, actor=ctx.actor, action="consent.declined",
-                               subject=f"student:{ctx.student.id}")  # fmt: skip
+    await ctx.uow.audit.record(
+        at=ctx.now, actor=ctx.actor, action="consent.declined", subject=f"student:{ctx.student.id}"
+    )
     return [
         Reply(
             text=ctx.t._(

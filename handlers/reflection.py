@@ -12,8 +12,10 @@ from handlers import safety
 
 def _to(ctx: Context, student: Student) -> Recipient | None:
     """Answer the sender directly (a LINE reply is free); anyone else gets a push."""
-    return None if ctx.student is not None and ctx.student.id == student.id else Recipient(
-        "student", student.id
+    return (
+        None
+        if ctx.student is not None and ctx.student.id == student.id
+        else Recipient("student", student.id)
     )
 
 
@@ -42,7 +44,9 @@ async def ask(ctx: Context, run: Run, student: Student, *, reminder: bool = Fals
     buttons: list[Button] = []
     columns = 1
     if question.kind == "scale":
-        lines.append(t._("1 = {low}, 5 = {high}", low=t._(question.low or ""), high=t._(question.high or "")))
+        lines.append(
+            t._("1 = {low}, 5 = {high}", low=t._(question.low or ""), high=t._(question.high or ""))
+        )
         buttons = [Button(str(n), f"{base}{n}") for n in range(1, 6)]
         columns = 5
     elif question.kind == "yesno":
@@ -65,9 +69,12 @@ async def ask(ctx: Context, run: Run, student: Student, *, reminder: bool = Fals
         replies.extend(await mirror(ctx, run, student))
     replies.append(
         Reply(
-            text="\n".join(lines), buttons=tuple(buttons), columns=columns,
-            to=_to(ctx, student), extra={"run_id": run.id},
-        )  # fmt: skip
+            text="\n".join(lines),
+            buttons=tuple(buttons),
+            columns=columns,
+            to=_to(ctx, student),
+            extra={"run_id": run.id},
+        )
     )
     return replies
 
@@ -114,10 +121,14 @@ async def answer_text_message(event: Inbound, ctx: Context) -> list[Reply]:
     assert ctx.student is not None
     run = await ctx.uow.runs.active_of(ctx.student.id)
     if run is None:
-        return [Reply(text=ctx.t._(
-            "Thank you. There is no open question right now. I will write after your next "
-            "session. /journal shows what you wrote before."
-        ))]  # fmt: skip
+        return [
+            Reply(
+                text=ctx.t._(
+                    "Thank you. There is no open question right now. I will write after your next "
+                    "session. /journal shows what you wrote before."
+                )
+            )
+        ]
     if not event.text.strip():
         return [Reply(text=ctx.t._("That message was empty. Please write your answer, or /skip."))]
     urgent = is_urgent(event.text, ctx.prompts.safety.phrases)
@@ -134,7 +145,12 @@ async def choice(event: Inbound, ctx: Context) -> list[Reply]:
     if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
         return []
     run = await ctx.uow.runs.get(int(parts[1]))
-    if run is None or run.student_id != ctx.student.id or run.state != "active" or run.step != int(parts[2]):
+    if (
+        run is None
+        or run.student_id != ctx.student.id
+        or run.state != "active"
+        or run.step != int(parts[2])
+    ):
         return [Reply(text=ctx.t._("That question is already closed."))]
     value = parts[3]
     if value == "skip":
@@ -167,10 +183,18 @@ async def _record(
 ) -> list[Reply]:
     assert ctx.student is not None
     await ctx.uow.answers.add(
-        run_id=run.id, student_id=ctx.student.id, question_id=run.questions[run.step],
-        text=text, choice=choice, scale=scale, skipped=skipped, urgent=urgent,
-        channel=event.channel, message_id=event.message_id, created_at=ctx.now,
-    )  # fmt: skip
+        run_id=run.id,
+        student_id=ctx.student.id,
+        question_id=run.questions[run.step],
+        text=text,
+        choice=choice,
+        scale=scale,
+        skipped=skipped,
+        urgent=urgent,
+        channel=event.channel,
+        message_id=event.message_id,
+        created_at=ctx.now,
+    )
     run.step += 1
     if run.step < len(run.questions):
         return await ask(ctx, run, ctx.student)

@@ -10,9 +10,11 @@ def help_replies(ctx: Context) -> list[Reply]:
     """The configured help contacts, in the student's language."""
     t = ctx.t
     lines = [
-        t._("Thank you for telling me. I am a bot and I am not watched in real time, "
+        t._(
+            "Thank you for telling me. I am a bot and I am not watched in real time, "
             "so I cannot help in an emergency. If you are in danger or thinking about "
-            "hurting yourself, please contact someone now:"),  # fmt: skip
+            "hurting yourself, please contact someone now:"
+        ),
     ]
     for contact in ctx.prompts.safety.contacts:
         line = f"• {t._(contact.name)}: {contact.phone}"
@@ -31,8 +33,9 @@ async def alert_counselor(ctx: Context) -> list[Reply]:
         return []
     t = ctx.tr(counselor.locale)
     name = ctx.student.label or f"#{ctx.student.id}"
-    await ctx.uow.audit.record(at=ctx.now, actor="system", action="safety.alert",
-                               subject=f"student:{ctx.student.id}")  # fmt: skip
+    await ctx.uow.audit.record(
+        at=ctx.now, actor="system", action="safety.alert", subject=f"student:{ctx.student.id}"
+    )
     text = t._(
         "Urgent: an answer from {student} may mean they are in danger. "
         "They were shown the help contacts. Please read it with /digest and reach out.",

@@ -11,9 +11,20 @@ from bot.engine.replies import Button, Reply
 from handlers import followups
 from handlers.common import student_help
 
-COMMON_ZONES = ("Asia/Tokyo", "Asia/Shanghai", "Asia/Kathmandu", "Asia/Ho_Chi_Minh",
-                "Asia/Yangon", "Asia/Seoul", "Asia/Colombo", "Asia/Jakarta", "Asia/Dhaka",
-                "Asia/Ulaanbaatar", "Asia/Taipei", "UTC")  # fmt: skip
+COMMON_ZONES = (
+    "Asia/Tokyo",
+    "Asia/Shanghai",
+    "Asia/Kathmandu",
+    "Asia/Ho_Chi_Minh",
+    "Asia/Yangon",
+    "Asia/Seoul",
+    "Asia/Colombo",
+    "Asia/Jakarta",
+    "Asia/Dhaka",
+    "Asia/Ulaanbaatar",
+    "Asia/Taipei",
+    "UTC",
+)
 MAX_PAUSE_DAYS = 90
 
 
@@ -34,9 +45,15 @@ async def pause(event: Inbound, ctx: Context) -> list[Reply]:
     days = int(raw) if raw.isdigit() else 7
     days = max(1, min(days, MAX_PAUSE_DAYS))
     ctx.student.paused_until = ctx.now + timedelta(days=days)
-    return [Reply(text=ctx.t.ngettext(
-        "Paused for {n} day. Send /resume to continue earlier.",
-        "Paused for {n} days. Send /resume to continue earlier.", days))]  # fmt: skip
+    return [
+        Reply(
+            text=ctx.t.ngettext(
+                "Paused for {n} day. Send /resume to continue earlier.",
+                "Paused for {n} days. Send /resume to continue earlier.",
+                days,
+            )
+        )
+    ]
 
 
 async def resume(event: Inbound, ctx: Context) -> list[Reply]:
@@ -44,17 +61,24 @@ async def resume(event: Inbound, ctx: Context) -> list[Reply]:
     assert ctx.student is not None
     ctx.student.paused_until = None
     ctx.student.status = "active"
-    return [Reply(text=ctx.t._("Welcome back. I will send you questions again.")),
-            *await followups.start_due_for(ctx, ctx.student)]  # fmt: skip
+    return [
+        Reply(text=ctx.t._("Welcome back. I will send you questions again.")),
+        *await followups.start_due_for(ctx, ctx.student),
+    ]
 
 
 async def stop(event: Inbound, ctx: Context) -> list[Reply]:
     """Stop all messages until the student sends /start or /resume."""
     assert ctx.student is not None
     ctx.student.status = "stopped"
-    return [Reply(text=ctx.t._(
-        "I will not send you any more messages. Your answers are kept for your counselor "
-        "until you delete them (/forget). Send /start to begin again."))]  # fmt: skip
+    return [
+        Reply(
+            text=ctx.t._(
+                "I will not send you any more messages. Your answers are kept for your counselor "
+                "until you delete them (/forget). Send /start to begin again."
+            )
+        )
+    ]
 
 
 async def timezone(event: Inbound, ctx: Context) -> list[Reply]:
@@ -63,17 +87,30 @@ async def timezone(event: Inbound, ctx: Context) -> list[Reply]:
     name = event.args.strip() or (event.data.split(":", 1)[1] if event.data else "")
     if not name:
         buttons = tuple(Button(zone, f"tz:{zone}") for zone in COMMON_ZONES)
-        return [Reply(text=ctx.t._("Your time zone is {zone}. Pick yours, or send /timezone "
-                                   "Area/City.", zone=ctx.student.timezone),
-                      buttons=buttons, columns=2)]  # fmt: skip
+        return [
+            Reply(
+                text=ctx.t._(
+                    "Your time zone is {zone}. Pick yours, or send /timezone Area/City.",
+                    zone=ctx.student.timezone,
+                ),
+                buttons=buttons,
+                columns=2,
+            )
+        ]
     try:
         ZoneInfo(name)
         valid = name in available_timezones()
     except (ZoneInfoNotFoundError, ValueError):
         valid = False
     if not valid:
-        return [Reply(text=ctx.t._("I do not know the time zone {zone}. Example: /timezone "
-                                   "Asia/Tokyo", zone=name[:64]))]  # fmt: skip
+        return [
+            Reply(
+                text=ctx.t._(
+                    "I do not know the time zone {zone}. Example: /timezone Asia/Tokyo",
+                    zone=name[:64],
+                )
+            )
+        ]
     ctx.student.timezone = name
     return [Reply(text=ctx.t._("Your time zone is now {zone}.", zone=name))]
 

@@ -21,8 +21,14 @@ class RecordingChannel:
     """A channel that keeps what it was asked to send, per chat."""
 
     name = "test"
-    limits = Limits(max_text=4096, max_buttons=100, max_button_label=64, max_button_data=64,
-                    messages_per_second=1000.0, per_chat_interval=0.0)  # fmt: skip
+    limits = Limits(
+        max_text=4096,
+        max_buttons=100,
+        max_button_label=64,
+        max_button_data=64,
+        messages_per_second=1000.0,
+        per_chat_interval=0.0,
+    )
 
     def __init__(self) -> None:
         self.sent: dict[str, list[Reply]] = {}
@@ -59,9 +65,13 @@ class Harness:
 
     # -- talking ----------------------------------------------------------------------
     def event(self, user: str, line: str = "", **fields: Any) -> Inbound:
-        base: dict[str, Any] = {"channel": "test", "event_id": f"e{next(self._ids)}",
-                                "user_id": user, "chat_id": user,
-                                "received_at": self.clock.now()}  # fmt: skip
+        base: dict[str, Any] = {
+            "channel": "test",
+            "event_id": f"e{next(self._ids)}",
+            "user_id": user,
+            "chat_id": user,
+            "received_at": self.clock.now(),
+        }
         base.update(fields)
         if "kind" not in base:
             if command := parse_command(line):
@@ -96,14 +106,22 @@ class Harness:
 
     # -- set-up shortcuts ---------------------------------------------------------------
     async def counselor(self, name: str = "Sato", locale: str = "en") -> Counselor:
-        counselor_id, code = await admin.add_counselor(self.engine, name=name, locale=locale,
-                                                       is_admin=False)  # fmt: skip
+        counselor_id, code = await admin.add_counselor(
+            self.engine, name=name, locale=locale, is_admin=False
+        )
         user = f"c{counselor_id}"
         await self.say(user, f"/start {code}")
         return Counselor(counselor_id, user)
 
-    async def student(self, counselor: Counselor, user: str, *, name: str = "Linh",
-                      locale: str = "en", consent: bool = True) -> int:  # fmt: skip
+    async def student(
+        self,
+        counselor: Counselor,
+        user: str,
+        *,
+        name: str = "Linh",
+        locale: str = "en",
+        consent: bool = True,
+    ) -> int:
         code = await admin.create_invite(self.engine, counselor_id=counselor.id, label=name)
         await self.say(user, f"/start {code}", locale_hint=locale)
         async with self.engine.db.uow() as uow:

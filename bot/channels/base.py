@@ -30,7 +30,7 @@ class Delivery:
     reply_token: str = ""  # LINE: a fresh reply token, if there is one
 
 
-class RetryLater(Exception):  # noqa: N818 - reads as a verdict: "retry later"
+class RetryLater(Exception):
     """A temporary failure (429, 5xx, timeout): try again after `after` seconds."""
 
     def __init__(self, reason: str, after: float | None = None) -> None:
@@ -38,11 +38,11 @@ class RetryLater(Exception):  # noqa: N818 - reads as a verdict: "retry later"
         self.after = after
 
 
-class Unreachable(Exception):  # noqa: N818
+class Unreachable(Exception):
     """The user blocked the bot or the chat is gone: stop sending to them."""
 
 
-class Rejected(Exception):  # noqa: N818
+class Rejected(Exception):
     """The platform refused this message for good (a 4xx other than 429): do not retry."""
 
 

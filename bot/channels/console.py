@@ -12,9 +12,13 @@ from bot.engine.events import Inbound, Kind, parse_command
 class ConsoleChannel:
     name = "console"
     limits = Limits(
-        max_text=100_000, max_buttons=100, max_button_label=64, max_button_data=64,
-        messages_per_second=1000.0, per_chat_interval=0.0,
-    )  # fmt: skip
+        max_text=100_000,
+        max_buttons=100,
+        max_button_label=64,
+        max_button_data=64,
+        messages_per_second=1000.0,
+        per_chat_interval=0.0,
+    )
 
     def __init__(self, write: Callable[[str], None] = print) -> None:
         self._write = write
@@ -28,7 +32,9 @@ class ConsoleChannel:
             self._write(f"\n[bot → {who}]")
             self._write(message.text)
             if message.document is not None:
-                self._write(f"(file: {message.document.filename}, {len(message.document.content)} bytes)")
+                self._write(
+                    f"(file: {message.document.filename}, {len(message.document.content)} bytes)"
+                )
             if message.buttons:
                 self._buttons[delivery.chat_id] = [(b.label, b.data) for b in message.buttons]
                 for number, button in enumerate(message.buttons, start=1):
@@ -37,13 +43,21 @@ class ConsoleChannel:
     def event(self, user: str, line: str, *, locale_hint: str = "") -> Inbound:
         """Translate a typed line: "[n]" or "n" presses button n of the last keyboard."""
         event_id = f"console-{next(self._ids)}"
-        base = {"channel": self.name, "event_id": event_id, "user_id": user, "chat_id": user,
-                "locale_hint": locale_hint, "message_id": event_id}  # fmt: skip
+        base = {
+            "channel": self.name,
+            "event_id": event_id,
+            "user_id": user,
+            "chat_id": user,
+            "locale_hint": locale_hint,
+            "message_id": event_id,
+        }
         stripped = line.strip()
         number = stripped.strip("[]")
         buttons = self._buttons.get(user, [])
         if number.isdigit() and 1 <= int(number) <= len(buttons):
             return Inbound(kind=Kind.CHOICE, data=buttons[int(number) - 1][1], **base)
         if command := parse_command(line):
-            return Inbound(kind=Kind.COMMAND, command=command[0], args=command[1], text=line, **base)
+            return Inbound(
+                kind=Kind.COMMAND, command=command[0], args=command[1], text=line, **base
+            )
         return Inbound(kind=Kind.TEXT, text=line, **base)

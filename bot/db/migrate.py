@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.autogenerate import compare_metadata
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.models import Base

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -31,7 +31,11 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
 
 
 class Counselor(Base):
@@ -163,7 +167,9 @@ class InboxEvent(Base):
     event_id: Mapped[str] = mapped_column(String(128))
     sender: Mapped[str] = mapped_column(String(160), index=True)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(8), default="pending", index=True)  # pending|done|failed
+    status: Mapped[str] = mapped_column(
+        String(8), default="pending", index=True
+    )  # pending|done|failed
     received_at: Mapped[datetime]
     processed_at: Mapped[datetime | None]
 
@@ -182,7 +188,9 @@ class OutboxMessage(Base):
     )
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|sent|failed|cancelled
+    status: Mapped[str] = mapped_column(
+        String(12), default="pending"
+    )  # pending|sent|failed|cancelled
     due_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_until: Mapped[datetime | None]

@@ -186,7 +186,9 @@ class States:
     async def set(self, account_id: int, name: str, data: dict[str, Any], now: datetime) -> None:
         row = await self.s.get(ConversationState, account_id)
         if row is None:
-            self.s.add(ConversationState(account_id=account_id, name=name, data=data, updated_at=now))
+            self.s.add(
+                ConversationState(account_id=account_id, name=name, data=data, updated_at=now)
+            )
         else:
             row.name, row.data, row.updated_at = name, dict(data), now
         await self.s.flush()

@@ -45,9 +45,12 @@ class Students:
         self, *, counselor_id: int, label: str, locale: str, timezone: str, now: datetime
     ) -> Student:
         student = Student(
-            counselor_id=counselor_id, label=label, locale=locale, timezone=timezone,
+            counselor_id=counselor_id,
+            label=label,
+            locale=locale,
+            timezone=timezone,
             created_at=now,
-        )  # fmt: skip
+        )
         self.s.add(student)
         await self.s.flush()
         return student
@@ -95,9 +98,13 @@ class Accounts:
         counselor_id: int | None = None,
     ) -> ChannelAccount:
         account = ChannelAccount(
-            channel=channel, external_id=external_id, chat_id=chat_id, student_id=student_id,
-            counselor_id=counselor_id, created_at=now,
-        )  # fmt: skip
+            channel=channel,
+            external_id=external_id,
+            chat_id=chat_id,
+            student_id=student_id,
+            counselor_id=counselor_id,
+            created_at=now,
+        )
         self.s.add(account)
         await self.s.flush()
         return account
@@ -125,9 +132,13 @@ class Codes:
         code = secrets.token_urlsafe(16)
         self.s.add(
             Code(
-                code_hash=hash_code(code), kind=kind, counselor_id=counselor_id, label=label,
-                expires_at=now + ttl, created_at=now,
-            )  # fmt: skip
+                code_hash=hash_code(code),
+                kind=kind,
+                counselor_id=counselor_id,
+                label=label,
+                expires_at=now + ttl,
+                created_at=now,
+            )
         )
         await self.s.flush()
         return code

@@ -60,9 +60,13 @@ class Runs:
         due_at: datetime,
     ) -> Run:
         run = Run(
-            student_id=student_id, session_id=session_id, set_id=set_id, questions=questions,
-            due_at=due_at, state="scheduled",
-        )  # fmt: skip
+            student_id=student_id,
+            session_id=session_id,
+            set_id=set_id,
+            questions=questions,
+            due_at=due_at,
+            state="scheduled",
+        )
         self.s.add(run)
         await self.s.flush()
         return run

@@ -28,7 +28,9 @@ async def enqueue(
     """Write replies as outbox rows; returns the ids of those due now."""
     batches: list[tuple[str, str, int | None, datetime, int | None, list[Reply]]] = []
     for reply in replies:
-        for channel, chat_id, student_id in await _destinations(uow, reply, event, sender_student_id):
+        for channel, chat_id, student_id in await _destinations(
+            uow, reply, event, sender_student_id
+        ):
             due = reply.due_at or now
             run_id = reply.extra.get("run_id")
             last = batches[-1] if batches else None

@@ -46,8 +46,14 @@ class OutboxDispatcher:
         while remaining and await self._run(remaining):
             async with self.db.uow() as uow:
                 rows = [await uow.outbox.get(i) for i in remaining]
-                remaining = [r.id for r in rows if r is not None and r.status == "pending"
-                             and r.claimed_until is None and r.due_at <= self.clock.now()]  # fmt: skip
+                remaining = [
+                    r.id
+                    for r in rows
+                    if r is not None
+                    and r.status == "pending"
+                    and r.claimed_until is None
+                    and r.due_at <= self.clock.now()
+                ]
 
     async def tick(self) -> int:
         """Send everything that is due or was left unsent; returns how many rows were tried."""
