@@ -67,6 +67,11 @@ def fill_english() -> None:
     path = catalog_path("en", ROOT / "locales")
     with path.open("rb") as handle:
         catalog = read_po(handle, locale="en")
+    catalog.header_comment = (
+        "# English messages for furikaeri: the source language.\n"
+        "# Native review: yes — English is the language the strings are written in.\n"
+        "# This file is distributed under the same license as the furikaeri project."
+    )
     for message in catalog:
         if not message.id:
             continue
