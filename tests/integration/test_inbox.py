@@ -62,8 +62,13 @@ async def test_events_left_unhandled_are_picked_up_at_start(harness: Harness) ->
     # Received (committed to the inbox) but not handled, as if the process died here.
     event = harness.event("s1", "written just before a crash")
     async with harness.engine.db.uow() as uow:
-        await uow.inbox.add(channel=event.channel, event_id=event.event_id, sender="test:s1",
-                            payload=event.to_json(), now=harness.clock.now())  # fmt: skip
+        await uow.inbox.add(
+            channel=event.channel,
+            event_id=event.event_id,
+            sender="test:s1",
+            payload=event.to_json(),
+            now=harness.clock.now(),
+        )
         await uow.commit()
     await harness.engine.process_pending()
     assert await _answers(harness, student_id) == ["written just before a crash"]

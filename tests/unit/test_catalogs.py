@@ -16,8 +16,18 @@ from bot.i18n import SHIPPED_LOCALES, catalog_path, placeholders, translator
 
 ROOT = Path(__file__).resolve().parents[2]
 LINE_LABEL_LIMIT = 20
-BUTTON_LABELS = {"Continue", "Other language", "I agree", "No, thanks", "Yes", "No", "Skip",
-                 "Done", "Delete everything", "Cancel"}  # fmt: skip
+BUTTON_LABELS = {
+    "Continue",
+    "Other language",
+    "I agree",
+    "No, thanks",
+    "Yes",
+    "No",
+    "Skip",
+    "Done",
+    "Delete everything",
+    "Cancel",
+}
 # Strings that are the same in every language (none today; names would go here).
 SAME_AS_ENGLISH: set[str] = set()
 
@@ -29,9 +39,13 @@ def source_messages() -> dict[str, list[str]]:
         method_map, options_map = parse_mapping_cfg(handle)
     found: dict[str, list[str]] = {}
     for _file, _line, message, comments, _context in extract_from_dir(
-        str(ROOT), method_map, options_map, keywords=DEFAULT_KEYWORDS,
-        comment_tags=("TRANSLATORS:",), strip_comment_tags=True,
-    ):  # fmt: skip
+        str(ROOT),
+        method_map,
+        options_map,
+        keywords=DEFAULT_KEYWORDS,
+        comment_tags=("TRANSLATORS:",),
+        strip_comment_tags=True,
+    ):
         msgid = message if isinstance(message, str) else message[0]
         found.setdefault(msgid, []).extend(comments)
     return found
