@@ -24,6 +24,7 @@ demo: $(VENV)/.installed  ## the whole loop in this terminal, on a temporary SQL
 
 test: $(VENV)/.installed-dev  ## the whole suite (PostgreSQL too when FURIKAERI_TEST_DATABASE_URL is set)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev  ## throughput of the engine and the outbox, printed, never asserted

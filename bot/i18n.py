@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+from datetime import datetime as DateTime
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -144,10 +144,10 @@ class Translator:
         text = self._translations.ngettext(singular, plural, n)
         return text.format(n=n, **values)
 
-    def datetime(self, moment: datetime, zone: str, fmt: str = "medium") -> str:
+    def datetime(self, moment: DateTime, zone: str, fmt: str = "medium") -> str:
         return format_datetime(moment, format=fmt, tzinfo=ZoneInfo(zone), locale=self.locale)
 
-    def date(self, moment: datetime, zone: str) -> str:
+    def date(self, moment: DateTime, zone: str) -> str:
         return format_datetime(
             moment, format="yyyy-MM-dd", tzinfo=ZoneInfo(zone), locale=self.locale
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 from collections.abc import Callable
 
 from bot.channels.base import Delivery, Limits
@@ -43,7 +44,7 @@ class ConsoleChannel:
     def event(self, user: str, line: str, *, locale_hint: str = "") -> Inbound:
         """Translate a typed line: "[n]" or "n" presses button n of the last keyboard."""
         event_id = f"console-{next(self._ids)}"
-        base = {
+        base: dict[str, Any] = {
             "channel": self.name,
             "event_id": event_id,
             "user_id": user,

@@ -109,7 +109,7 @@ class Outbox:
         if ids is not None:
             query = query.where(OutboxMessage.id.in_(ids))
         query = query.order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit)
-        if self.s.bind.dialect.name == "postgresql":
+        if self.s.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True, of=OutboxMessage)
         rows = list((await self.s.scalars(query)).all())
         for row in rows:

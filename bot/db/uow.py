@@ -34,7 +34,7 @@ class UnitOfWork:
 
     @property
     def is_postgres(self) -> bool:
-        return self.session.bind.dialect.name == "postgresql"
+        return self.session.get_bind().dialect.name == "postgresql"
 
     async def lock(self, key: str) -> None:
         """Serialize work on one key (a student's events) across processes on PostgreSQL."""
