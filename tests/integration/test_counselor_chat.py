@@ -1,0 +1,64 @@
+"""Counselor commands in chat, and the student's own journal."""
+
+from __future__ import annotations
+
+from tests.harness import Harness
+
+
+async def test_invite_in_chat_gives_a_code_the_student_can_use(harness: Harness) -> None:
+    counselor = await harness.counselor()
+    reply = (await harness.say(counselor.user, "/invite Minh"))[0].text
+    code = reply.splitlines()[1]
+    assert "Minh" in reply and f"/start {code}" in reply
+    await harness.say("s1", f"/start {code}", locale_hint="vi")
+    listing = (await harness.say(counselor.user, "/students"))[0].text
+    assert "Minh" in listing and "waiting for consent" in listing
+
+
+async def test_session_with_buttons_toggles_topics(harness: Harness) -> None:
+    counselor = await harness.counselor()
+    await harness.student(counselor, "s1", name="Minh")
+    await harness.say(counselor.user, "/session")
+    await harness.press(counselor.user, "Minh")
+    await harness.press(counselor.user, "Visa / status")
+    await harness.press(counselor.user, "Interviews")
+    await harness.press(counselor.user, "Visa / status")  # untick
+    picker = harness.last(counselor.user)
+    assert [b.label for b in picker.buttons if b.label.startswith("✓")] == ["✓ Interviews"]
+    assert len(picker.buttons) <= 13  # fits a LINE quick reply
+    await harness.press(counselor.user, "Done")
+    assert "Session logged for Minh (Interviews)" in harness.texts(counselor.user)[-1]
+    assert [b.label for b in harness.last("s1").buttons] == ["Interviews", "Skip"]
+
+
+async def test_session_for_an_unknown_number_is_refused(harness: Harness) -> None:
+    counselor = await harness.counselor()
+    replies = await harness.say(counselor.user, "/session 42 visa")
+    assert "no student with that number" in replies[0].text
+    replies = await harness.say(counselor.user, "/session")
+    assert "no students yet" in replies[0].text
+
+
+async def test_journal_reads_back_what_the_student_wrote(harness: Harness) -> None:
+    counselor = await harness.counselor()
+    student_id = await harness.student(counselor, "s1")
+    assert "not written any" in (await harness.say("s1", "/journal"))[0].text
+    await harness.session(counselor, student_id, "visa")
+    await harness.press("s1", "Visa / status")
+    await harness.say("s1", "I want to decide by myself.")
+    await harness.say("s1", "/skip")
+    journal = (await harness.say("s1", "/journal"))[0].text
+    assert "Visa / status" in journal and "I want to decide by myself." in journal
+    assert (
+        "What did you notice about yourself" in journal
+        or "surprised" in journal
+        or "new" in journal
+    )
+
+
+async def test_students_never_reach_counselor_commands(harness: Harness) -> None:
+    counselor = await harness.counselor()
+    await harness.student(counselor, "s1")
+    for command in ("/digest", "/students", "/invite X", "/session 1 visa"):
+        replies = await harness.say("s1", command)
+        assert "I do not know that command." in replies[0].text
