@@ -46,7 +46,7 @@ class Engine:
         self.clock = clock
         self.links = links or {}
         self.sender: Sender | None = None
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # sender -> (lock, users)
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- the inbound port -------------------------------------------------------------
@@ -91,12 +91,18 @@ class Engine:
 
     async def process_sender(self, sender: str) -> None:
         """Handle one sender's pending events in order, one at a time."""
-        lock = self._locks.setdefault(sender, asyncio.Lock())
-        async with lock:
-            while await self._handle_next(sender):
-                pass
-        if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
-            self._locks.pop(sender, None)
+        lock, users = self._locks.get(sender, (asyncio.Lock(), 0))
+        self._locks[sender] = (lock, users + 1)
+        try:
+            async with lock:
+                while await self._handle_next(sender):
+                    pass
+        finally:
+            lock, users = self._locks[sender]
+            if users <= 1:
+                del self._locks[sender]
+            else:
+                self._locks[sender] = (lock, users - 1)
 
     async def _handle_next(self, sender: str) -> bool:
         due_now: list[int] = []
