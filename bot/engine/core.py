@@ -109,8 +109,12 @@ class Engine:
         async with self.db.uow() as uow:
             await uow.lock(sender)
             row = await uow.inbox.next_pending(sender)
-            if row is None or row.payload is None:
+            if row is None:
                 return False
+            if row.payload is None:  # nothing left to handle (its content was deleted)
+                await uow.inbox.finish(row, now=self.clock.now())
+                await uow.commit()
+                return True
             event, row_id = Inbound.from_json(row.payload), row.id
             try:
                 ctx = await self._context_for(uow, event)
