@@ -6,8 +6,9 @@ from __future__ import annotations
 def split_text(text: str, limit: int) -> list[str]:
     """Split text into chunks of at most `limit` characters, on line boundaries when possible.
 
-    Nothing is dropped: joining the chunks with the removed newlines gives the text back.
-    A single line longer than `limit` is cut on a space if there is one, else hard.
+    Nothing is dropped but the newlines the chunks were split at: a single line longer than
+    `limit` is cut after a space if there is one (the space stays at the end of its chunk),
+    else hard.
     """
     if limit < 1:
         raise ValueError("limit must be positive")
@@ -23,10 +24,10 @@ def split_text(text: str, limit: int) -> list[str]:
         if current:
             chunks.append(current)
         while len(line) > limit:
-            cut = line.rfind(" ", 0, limit + 1)
-            cut = cut if cut > 0 else limit
+            space = line.rfind(" ", 0, limit)
+            cut = space + 1 if space >= 0 else limit
             chunks.append(line[:cut])
-            line = line[cut:].lstrip(" ") if cut < limit else line[cut:]
+            line = line[cut:]
         current = line
     if current or not chunks:
         chunks.append(current)
