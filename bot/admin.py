@@ -127,7 +127,7 @@ async def digest(
             at=ctx.now,
             actor=f"counselor:{counselor_id}",
             action="digest.viewed",
-            students=len(built.students),
+            students=[s.id for s in built.students],
             via="cli",
         )
         await uow.commit()
@@ -141,7 +141,12 @@ async def export_student(
         if counselor_id is not None:
             await _own_student(uow, await _counselor(uow, counselor_id), student_id)
         try:
-            data = await student_export(uow, student_id)
+            data = await student_export(
+                uow,
+                student_id,
+                question_text=lambda qid: engine.prompts.question(qid).text,
+                now=engine.clock.now(),
+            )
         except LookupError as exc:
             raise AdminError(str(exc)) from None
         await uow.audit.record(
@@ -149,6 +154,8 @@ async def export_student(
             actor="cli",
             action="data.exported",
             subject=f"student:{student_id}",
+            via="cli",
+            counselor=counselor_id,
         )
         await uow.commit()
         return data
@@ -162,18 +169,39 @@ async def forget(engine: Engine, *, student_id: int, counselor_id: int | None) -
         if counselor_id is not None:
             await _own_student(uow, await _counselor(uow, counselor_id), student_id)
         await forget_student(engine.context(uow), student_id, actor="cli")
-        await uow.commit()
+        await uow.commit()  # and scrubs the database files (see bot/db/scrub.py)
 
 
 async def outbox_status(engine: Engine) -> dict[str, Any]:
+    """Counts per status, rows being sent, the next due times, and the latest failures
+    (channel, attempts and error only: never the text)."""
     async with engine.db.uow() as uow:
+        now = engine.clock.now()
         counts = await uow.outbox.counts()
         due = await uow.outbox.next_due()
-        return {"counts": counts, "next_due": [d.isoformat() for d in due]}
+        failed = [
+            {
+                "id": row.id,
+                "channel": row.channel,
+                "attempts": row.attempts,
+                "error": row.last_error,
+                "retryable": row.payload is not None,
+                "created_at": row.created_at.isoformat(),
+            }
+            for row in await uow.outbox.failed()
+        ]
+        return {
+            "counts": counts,
+            "in_flight": await uow.outbox.in_flight(now),
+            "next_due": [d.isoformat() for d in due],
+            "failed": failed,
+        }
 
 
 async def outbox_retry(engine: Engine) -> int:
+    """Queue failed messages again (those whose text is still kept), due now."""
     async with engine.db.uow() as uow:
         n = await uow.outbox.retry_failed(engine.clock.now())
+        await uow.audit.record(at=engine.clock.now(), actor="cli", action="outbox.retried", rows=n)
         await uow.commit()
         return n

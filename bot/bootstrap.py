@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import handlers
+from bot import menus
 from bot.channels.base import Channel
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
@@ -16,11 +19,22 @@ from bot.db.engine import create_engine
 from bot.db.migrate import upgrade
 from bot.db.uow import Database
 from bot.engine.core import Engine
+from bot.i18n import SHIPPED_LOCALES
 from bot.prompts import PromptBook, load_prompts
 from bot.scheduling.dispatcher import OutboxDispatcher
 from bot.scheduling.jobs import register_jobs
 
 log = logging.getLogger(__name__)
+
+
+class _FinishingExecutor(AsyncIOExecutor):
+    """APScheduler's asyncio executor cancels running jobs at shutdown; this one lets the
+    caller wait for them first, so a send in flight is recorded as sent."""
+
+    async def finish(self) -> None:
+        running = [f for f in self._pending_futures if not f.done()]
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
 
 
 @dataclass
@@ -31,6 +45,7 @@ class App:
     dispatcher: OutboxDispatcher
     channels: dict[str, Any] = field(default_factory=dict)
     scheduler: AsyncIOScheduler | None = None
+    jobs: _FinishingExecutor | None = None
 
 
 def build(
@@ -72,6 +87,8 @@ def _channels_from(settings: Settings, engine: Engine) -> dict[str, Channel]:
             api_url=settings.telegram_api_url,
             webhook_url=settings.telegram_webhook_url,
             webhook_secret=secret.get_secret_value() if secret else None,
+            poll_timeout=settings.telegram_poll_timeout,
+            request_timeout=settings.api_timeout,
         )
     if settings.line_channel_secret is not None and settings.line_channel_access_token is not None:
         from bot.channels.line import LineChannel
@@ -82,6 +99,7 @@ def _channels_from(settings: Settings, engine: Engine) -> dict[str, Channel]:
             sink=engine,
             api_url=settings.line_api_url,
             messages_per_second=settings.line_messages_per_second,
+            request_timeout=settings.api_timeout,
         )
     return channels
 
@@ -93,21 +111,65 @@ async def start(app: App, *, migrate: bool = True, with_scheduler: bool = True) 
     for channel in app.channels.values():
         if hasattr(channel, "start"):
             await channel.start()
+    if "telegram" in app.channels:
+        await register_telegram_menus(app)
     await app.engine.process_pending()
     await app.dispatcher.tick()
     if with_scheduler:
-        app.scheduler = AsyncIOScheduler(timezone="UTC")
+        app.jobs = _FinishingExecutor()
+        app.scheduler = AsyncIOScheduler(timezone="UTC", executors={"default": app.jobs})
         register_jobs(app.scheduler, app)
         app.scheduler.start()
 
 
 async def stop(app: App) -> None:
     """Stop taking updates, finish the ones in flight, flush sends, close everything."""
+    for channel in app.channels.values():
+        if hasattr(channel, "stop_receiving"):
+            await channel.stop_receiving()
     if app.scheduler is not None:
+        app.scheduler.pause()  # no new ticks; the running ones finish
+        if app.jobs is not None:
+            await app.jobs.finish()
         app.scheduler.shutdown(wait=False)
+        app.scheduler, app.jobs = None, None
     await app.engine.drain()
     await app.dispatcher.tick()
     for channel in app.channels.values():
         if hasattr(channel, "stop"):
             await channel.stop()
     await app.db.dispose()
+
+
+async def register_telegram_menus(app: App) -> None:
+    """Set Telegram's command menus: students' per language, counselors' per chat.
+
+    A menu that cannot be set is logged and skipped: the bot works without it.
+    """
+    from bot.channels.telegram import CommandMenu, menu_language
+
+    channel = app.channels["telegram"]
+    wanted: list[CommandMenu] = []
+    default = menus.menu(menus.STUDENT_COMMANDS, app.settings.default_locale)
+    if default is not None:
+        wanted.append(CommandMenu(default))
+    seen: set[str] = set()
+    for locale in SHIPPED_LOCALES:
+        code = menu_language(locale)
+        if code is None or code in seen:
+            continue  # zh_Hant shares Telegram's "zh" with zh_Hans, listed first
+        seen.add(code)
+        commands = menus.menu(menus.STUDENT_COMMANDS, locale)
+        if commands is not None:
+            wanted.append(CommandMenu(commands, language_code=code))
+    async with app.db.uow() as uow:
+        for counselor in await uow.counselors.all():
+            commands = menus.menu(menus.COUNSELOR_COMMANDS, counselor.locale)
+            for account in await uow.accounts.of_counselor(counselor.id):
+                if account.channel == "telegram" and commands is not None:
+                    wanted.append(CommandMenu(commands, chat_id=account.chat_id))
+    for menu in wanted:
+        try:
+            await channel.register_commands([menu])
+        except Exception as exc:
+            log.warning("telegram.menu_not_set", extra={"error": type(exc).__name__})

@@ -16,6 +16,7 @@ from bot.config import Settings, settings_or_exit
 from bot.digest import parse_since
 from bot.digest_render import render_csv, render_json, render_text
 from bot.i18n import SHIPPED_LOCALES, translator
+from bot.logs import secrets_of
 from bot.logs import setup as setup_logging
 
 app = typer.Typer(
@@ -35,7 +36,7 @@ CounselorOpt = Annotated[int, typer.Option("--counselor", help="The counselor's 
 
 def _settings() -> Settings:
     settings = settings_or_exit()
-    setup_logging(settings.log_level, json_lines=settings.log_json)
+    setup_logging(settings.log_level, json_lines=settings.log_json, secrets=secrets_of(settings))
     return settings
 
 
@@ -191,13 +192,27 @@ def outbox(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if ctx.invoked_subcommand is not None:
         return
     status = _with_engine(admin.outbox_status)
-    counts = ", ".join(f"{k}: {v}" for k, v in sorted(status["counts"].items())) or "empty"
-    _out(status, as_json, f"{counts}\nnext due: {', '.join(status['next_due']) or '-'}")
+    counts = status["counts"]
+    lines = [
+        f"pending: {counts.get('pending', 0)} (being sent: {status['in_flight']})",
+        f"failed: {counts.get('failed', 0)}",
+        f"sent: {counts.get('sent', 0)}, cancelled: {counts.get('cancelled', 0)}",
+        f"next due: {', '.join(status['next_due']) or '-'}",
+    ]
+    for row in status["failed"]:
+        retry = "" if row["retryable"] else " (not retryable)"
+        lines.append(
+            f"  failed #{row['id']} {row['channel']} after {row['attempts']} attempt(s): "
+            f"{row['error'] or '-'}{retry}"
+        )
+    if status["failed"]:
+        lines.append("Send them again with: furikaeri outbox retry")
+    _out(status, as_json, "\n".join(lines))
 
 
 @outbox_app.command("retry")
 def outbox_retry(as_json: JsonFlag = False) -> None:
-    """Send failed messages again."""
+    """Queue failed messages again; the running bot sends them."""
     n = _with_engine(admin.outbox_retry)
     _out({"requeued": n}, as_json, f"{n} message(s) queued again")
 

@@ -35,11 +35,13 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_bot_username: str | None = None  # for t.me deep links in invites
+    telegram_poll_timeout: float = Field(default=10.0, gt=0, le=60)  # long-poll seconds
 
     line_channel_secret: SecretStr | None = None
     line_channel_access_token: SecretStr | None = None
     line_api_url: str = "https://api.line.me"
     line_messages_per_second: float = Field(default=10.0, gt=0)
+    api_timeout: float = Field(default=10.0, gt=0, le=120)  # seconds per Telegram/LINE call
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)

@@ -1,13 +1,45 @@
-"""Logging set-up: plain or JSON lines. Callers log event names and ids, never message text."""
+"""Logging set-up: plain or JSON lines. Callers log event names and ids, never message text.
+
+Libraries are held to a floor level, whatever FURIKAERI_LOG_LEVEL says, because at DEBUG
+they log what must never be logged: aiosqlite every statement with its parameters (the
+students' answers), httpx and PTB the request URLs (the Telegram token is in them) and
+bodies, line-bot-sdk the response bodies (display names). Known secrets are masked in every
+line as a last line of defence.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 _STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+MASK = "<redacted>"
+
+# logger name -> the lowest level it may log at
+LIBRARY_FLOORS: dict[str, int] = {
+    "aiosqlite": logging.WARNING,
+    "sqlalchemy": logging.WARNING,
+    "asyncpg": logging.WARNING,
+    "alembic": logging.WARNING,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "urllib3": logging.WARNING,
+    "aiohttp": logging.WARNING,
+    "apscheduler": logging.WARNING,
+    "uvicorn.access": logging.WARNING,
+    "telegram": logging.INFO,
+    "linebot": logging.INFO,
+}
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,13 +65,65 @@ class PlainFormatter(logging.Formatter):
         return line
 
 
-def setup(level: str, *, json_lines: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_lines else PlainFormatter())
+class MaskSecrets(logging.Formatter):
+    """Wrap a formatter and replace every known secret in its output."""
+
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.inner = inner
+        # Longest first, so a secret that contains another is masked whole.
+        self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = self.inner.format(record)
+        for secret in self.secrets:
+            line = line.replace(secret, MASK)
+        return line
+
+
+class StderrHandler(logging.StreamHandler):
+    """Write to whatever `sys.stderr` is when a line is logged (test runners swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def formatter(*, json_lines: bool, secrets: Iterable[str] = ()) -> logging.Formatter:
+    inner: logging.Formatter = JsonFormatter() if json_lines else PlainFormatter()
+    return MaskSecrets(inner, secrets)
+
+
+def hold_libraries(level: int) -> None:
+    """Keep chatty libraries at or above their floor (and at or above `level`)."""
+    for name, floor in LIBRARY_FLOORS.items():
+        logging.getLogger(name).setLevel(max(floor, level))
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every secret in the settings: tokens, channel secrets, the database password."""
+    found = [
+        value.get_secret_value()
+        for value in (getattr(settings, name) for name in type(settings).model_fields)
+        if isinstance(value, SecretStr) and value.get_secret_value()
+    ]
+    password = make_url(settings.database_url).password
+    if password:
+        found.append(str(password))
+    return found
+
+
+def setup(level: str, *, json_lines: bool, secrets: Iterable[str] = ()) -> None:
+    handler = StderrHandler()
+    handler.setFormatter(formatter(json_lines=json_lines, secrets=secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # httpx logs full request URLs, and Telegram's URLs contain the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    hold_libraries(root.level)

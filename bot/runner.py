@@ -6,15 +6,18 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Iterator
 
 import uvicorn
 
-from bot.bootstrap import build, start, stop
+from bot.bootstrap import App, build, start, stop
 from bot.config import Settings
 from bot.web import create_app
 
 log = logging.getLogger(__name__)
+
+STARTUP_FAILED = 1
 
 
 class _Server(uvicorn.Server):
@@ -26,11 +29,11 @@ class _Server(uvicorn.Server):
 
 
 async def serve(settings: Settings) -> int:
+    """Run until SIGTERM or SIGINT; return the exit code (0 after a clean stop)."""
     app = build(settings)
     if not app.channels:
         await app.db.dispose()
         return 2
-    await start(app)
     web = create_app(
         webhooks={name: ch.handle_webhook for name, ch in app.channels.items()},
         ping=app.db.ping,
@@ -44,13 +47,49 @@ async def serve(settings: Settings) -> int:
         access_log=False,
     )
     server = _Server(config)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
-    log.info("furikaeri.started", extra={"channels": sorted(app.channels)})
+    _on_signals(server)
+    try:
+        await start(app)
+    except Exception as exc:
+        _startup_failed(app, exc)
+        with contextlib.suppress(Exception):  # already reported; close what did start
+            await stop(app)
+        return STARTUP_FAILED
+    log.info(
+        "furikaeri.started", extra={"channels": sorted(app.channels), "port": settings.http_port}
+    )
     try:
         await server.serve()
     finally:
         await stop(app)
         log.info("furikaeri.stopped")
-    return 0
+    return 0 if server.started else STARTUP_FAILED
+
+
+def _on_signals(server: uvicorn.Server) -> None:
+    """The first SIGTERM/SIGINT stops gracefully; a second one stops waiting for connections."""
+    loop = asyncio.get_running_loop()
+
+    def handle() -> None:
+        if server.should_exit:
+            server.force_exit = True
+        server.should_exit = True
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, handle)
+
+
+def _startup_failed(app: App, exc: Exception) -> None:
+    """One line on stderr; the exception's text never carries a secret (redacted here)."""
+    reason = f"{type(exc).__name__}: {exc}"
+    settings = app.settings
+    secrets = (
+        settings.telegram_token,
+        settings.telegram_webhook_secret,
+        settings.line_channel_secret,
+        settings.line_channel_access_token,
+    )
+    for secret in secrets:
+        if secret is not None and secret.get_secret_value():
+            reason = reason.replace(secret.get_secret_value(), "<redacted>")
+    print(f"furikaeri: could not start: {reason[:300]}", file=sys.stderr)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from bot.engine.context import Context
 from bot.engine.events import Inbound, Kind
 from bot.engine.replies import Reply
-from handlers import common, counselor, onboarding, privacy, reflection, student
+from handlers import common, counselor, onboarding, privacy, reflection, safety, student
 
 Handler = Callable[[Inbound, Context], Awaitable[list[Reply]]]
 
@@ -48,8 +48,9 @@ STUDENT_CHOICES: dict[str, Handler] = {
     "tz": student.timezone,
     "forget": privacy.forget_choice,
 }
-# Before consent only these work: the rest would store or show something.
-BEFORE_CONSENT_COMMANDS = {"start", "help", "language", "privacy", "forget"}
+# Before consent (or after it was withdrawn) only these work: the rest would store something.
+# /mydata and /forget stay open: a student who withdrew may still want a copy, then deletion.
+BEFORE_CONSENT_COMMANDS = {"start", "help", "language", "privacy", "mydata", "forget"}
 BEFORE_CONSENT_CHOICES = {"lang", "consent", "forget"}
 
 
@@ -97,7 +98,10 @@ async def _student(event: Inbound, ctx: Context) -> list[Reply]:
         handler = STUDENT_CHOICES.get(prefix)
         return await handler(event, ctx) if handler else []
     if not consented:
-        return [await onboarding.consent_request(ctx)]
+        # Nothing is kept before consent; a cry for help still gets the help contacts.
+        crisis = event.kind is Kind.TEXT and safety.is_crisis(ctx, event.text)
+        help_ = safety.help_replies(ctx, counselor_told=False) if crisis else []
+        return [*help_, await onboarding.consent_request(ctx)]
     if event.kind is Kind.EDIT:
         return await reflection.edit(event, ctx)
     if event.kind is Kind.UNSEND:

@@ -209,7 +209,7 @@ async def digest(event: Inbound, ctx: Context) -> list[Reply]:
         at=ctx.now,
         actor=ctx.actor,
         action="digest.viewed",
-        students=len(built.students),
+        students=[s.id for s in built.students],
         via="chat",
     )
     return [Reply(text=chunk) for chunk in render_text(built, ctx.t, max_len=3500)]

@@ -1,8 +1,11 @@
-"""Between sessions: plan the runs after a session, start them when due, remind, expire."""
+"""Between sessions: plan the runs after a session, start them when due, remind, expire.
+
+Every state change is a conditional update (scheduled -> active, one reminder per
+question), so a scheduled job and the student's own message, or two processes on one
+PostgreSQL, never start or remind the same question twice.
+"""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from bot.db.models import CounselingSession, Run, Student
 from bot.engine.context import Context
@@ -10,6 +13,9 @@ from bot.engine.replies import Reply
 from bot.prompts import pick_variant
 from bot.scheduling.window import in_window, next_window_start
 from handlers import reflection
+
+JOB_LOCK = "job:followups"  # the follow-up jobs of several processes take turns
+PAGE = 100
 
 
 async def plan_after_session(
@@ -37,7 +43,8 @@ async def plan_after_session(
     return runs
 
 
-def _can_send(ctx: Context, student: Student) -> bool:
+def can_send(ctx: Context, student: Student) -> bool:
+    """Whether the student may get questions now: consented, active, reachable, not paused."""
     paused = student.paused_until is not None and student.paused_until > ctx.now
     return (
         student.consent == "given"
@@ -47,63 +54,92 @@ def _can_send(ctx: Context, student: Student) -> bool:
     )
 
 
-def _window_opens(ctx: Context, student: Student) -> bool:
+def in_send_window(ctx: Context, student: Student) -> bool:
+    """Whether it is inside the daily send window in the student's time zone (or no window)."""
     window = ctx.prompts.schedule.send_window
     return window is None or in_window(ctx.now, student.timezone, window.start, window.end)
 
 
 async def start_due_for(ctx: Context, student: Student, *, immediate: bool = True) -> list[Reply]:
-    """Start the oldest due run of one student, unless one is already open."""
-    if not _can_send(ctx, student) or await ctx.uow.runs.active_of(student.id) is not None:
+    """Start the oldest due run of one student, unless one is already open.
+
+    `immediate`: the student (or their counselor, right after a session) is there now, so
+    the send window does not apply; scheduled starts pass False."""
+    if not can_send(ctx, student) or await ctx.uow.runs.active_of(student.id) is not None:
         return []
     for run in await ctx.uow.runs.open_of(student.id):
         if run.state == "scheduled" and run.due_at <= ctx.now:
-            if not immediate and not _window_opens(ctx, student):
+            if not immediate and not in_send_window(ctx, student):
                 return []
+            if not await ctx.uow.runs.mark_started(run.id):
+                return []  # started or cancelled meanwhile
             return await reflection.start_run(ctx, run, student)
     return []
 
 
+async def resume_for(ctx: Context, student: Student) -> list[Reply]:
+    """After /resume or an unblock: ask the open question again, or start what is due."""
+    if not can_send(ctx, student):
+        return []
+    run = await ctx.uow.runs.active_of(student.id)
+    if run is not None:
+        return await reflection.ask(ctx, run, student)
+    return await start_due_for(ctx, student)
+
+
 async def start_due_runs(ctx: Context) -> list[Reply]:
-    """Scheduled job: start follow-ups whose time has come, inside the student's window."""
+    """Scheduled job: start follow-ups whose time has come, inside the student's window;
+    outside it, a run waits for the window to open."""
+    await ctx.uow.lock(JOB_LOCK)
     replies: list[Reply] = []
-    started: set[int] = set()
-    for run in await ctx.uow.runs.due_to_start(ctx.now):
-        if run.student_id in started:
-            continue
-        student = await ctx.uow.students.get(run.student_id)
-        if student is None:
-            continue
-        window = ctx.prompts.schedule.send_window
-        if window is not None and not in_window(
-            ctx.now, student.timezone, window.start, window.end
-        ):
-            run.due_at = next_window_start(ctx.now, student.timezone, window.start, window.end)
-            continue
-        opened = await start_due_for(ctx, student, immediate=False)
-        if opened:
-            started.add(student.id)
-            replies.extend(opened)
+    seen: set[int] = set()
+    after_id = 0
+    while runs := await ctx.uow.runs.due_to_start(ctx.now, after_id=after_id, limit=PAGE):
+        after_id = runs[-1].id
+        for run in runs:
+            if run.student_id in seen:
+                continue
+            seen.add(run.student_id)
+            student = await ctx.uow.students.get(run.student_id)
+            if student is None:
+                continue
+            window = ctx.prompts.schedule.send_window
+            if window is not None and not in_send_window(ctx, student):
+                run.due_at = next_window_start(ctx.now, student.timezone, window.start, window.end)
+                continue
+            replies.extend(await start_due_for(ctx, student, immediate=False))
     return replies
 
 
 async def send_reminders(ctx: Context) -> list[Reply]:
-    """Scheduled job: one gentle reminder for a question left unanswered."""
+    """Scheduled job: one gentle reminder for a question left unanswered, inside the window."""
     after = ctx.prompts.schedule.reminder_after
     if after is None:
         return []
+    await ctx.uow.lock(JOB_LOCK)
+    cutoff = ctx.now - after
     replies: list[Reply] = []
-    for run in await ctx.uow.runs.needing_reminder(ctx.now - after):
-        student = await ctx.uow.students.get(run.student_id)
-        if student is None or not _can_send(ctx, student) or not _window_opens(ctx, student):
-            continue
-        replies.extend(await reflection.ask(ctx, run, student, reminder=True))
+    after_id = 0
+    while runs := await ctx.uow.runs.needing_reminder(
+        cutoff, now=ctx.now, after_id=after_id, limit=PAGE
+    ):
+        after_id = runs[-1].id
+        for run in runs:
+            student = await ctx.uow.students.get(run.student_id)
+            if student is None or not in_send_window(ctx, student):
+                continue
+            if await ctx.uow.runs.mark_reminded(
+                run.id, step=run.step, asked_before=cutoff, now=ctx.now
+            ):
+                replies.extend(await reflection.ask(ctx, run, student, reminder=True))
     return replies
 
 
 async def expire_runs(ctx: Context) -> list[Reply]:
-    """Scheduled job: a question unanswered for too long closes; the digest shows it."""
-    expire_after: timedelta = ctx.prompts.schedule.expire_after
-    for run in await ctx.uow.runs.expiring(ctx.now - expire_after):
-        run.state, run.finished_at = "expired", ctx.now
+    """Scheduled job: a question unanswered for too long closes, and so does a follow-up
+    that could not start in that time; the digest shows them as unanswered."""
+    await ctx.uow.lock(JOB_LOCK)
+    cutoff = ctx.now - ctx.prompts.schedule.expire_after
+    expired = await ctx.uow.runs.expire_overdue(asked_before=cutoff, due_before=cutoff, now=ctx.now)
+    await ctx.uow.outbox.cancel_for_runs(expired)
     return []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 
@@ -9,8 +10,10 @@ from bot.engine.context import Context
 from bot.engine.events import Inbound, Kind
 from bot.engine.replies import Button, Reply
 from bot.i18n import SHIPPED_LOCALES, display_name, negotiate
-from handlers import followups
+from handlers import followups, safety
 from handlers.common import counselor_help, how_to_join, language_picker
+
+log = logging.getLogger(__name__)
 
 CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
@@ -26,9 +29,14 @@ async def stranger(event: Inbound, ctx: Context) -> list[Reply]:
     if event.kind is Kind.UNFOLLOW:
         return []
     if not code:
-        return [how_to_join(ctx)]
+        crisis = event.kind is Kind.TEXT and safety.is_crisis(ctx, event.text)
+        return [
+            *(safety.help_replies(ctx, counselor_told=False) if crisis else []),
+            how_to_join(ctx),
+        ]
     redeemed = await ctx.uow.codes.redeem(code, now=ctx.now)
     if redeemed is None:
+        log.info("code.refused", extra={"channel": event.channel})
         return [
             Reply(
                 text=ctx.t._(
@@ -37,9 +45,15 @@ async def stranger(event: Inbound, ctx: Context) -> list[Reply]:
                 )
             )
         ]
+    log.info(
+        "code.redeemed",
+        extra={"channel": event.channel, "kind": redeemed.kind, "counselor": redeemed.counselor_id},
+    )
+    # The name moves to the student's profile; a used code keeps no trace of whom it was for.
+    label, redeemed.label = redeemed.label, ""
     if redeemed.kind == "link":
         return await _link_counselor(event, ctx, redeemed.counselor_id)
-    return await _enroll_student(event, ctx, redeemed.counselor_id, redeemed.label)
+    return await _enroll_student(event, ctx, redeemed.counselor_id, label)
 
 
 async def _link_counselor(event: Inbound, ctx: Context, counselor_id: int) -> list[Reply]:
@@ -132,22 +146,30 @@ async def consent_request(ctx: Context) -> Reply:
     )
 
 
+def consent_points(ctx: Context, counselor_name: str) -> list[str]:
+    """What is kept, who reads it, for how long, how to delete it, and what the bot is not."""
+    t = ctx.t
+    return [
+        t._("• What is kept: your answers to my questions, and when you sent them."),
+        t._("• Who reads them: only your counselor, {name}.", name=counselor_name),
+        t._(
+            "• How long: {days} days at most; then they are deleted.",
+            days=ctx.settings.retention_days,
+        ),
+        t._(
+            "• You can read them (/journal), get a copy (/mydata) or delete everything "
+            "(/forget) at any time."
+        ),
+        t._("• I am not watched in real time and I am not an emergency service."),
+    ]
+
+
 def consent_text(ctx: Context, counselor_name: str) -> str:
     t = ctx.t
     return "\n".join(
         [
             t._("Before we start, please read this."),
-            t._("• What is kept: your answers to my questions, and when you sent them."),
-            t._("• Who reads them: only your counselor, {name}.", name=counselor_name),
-            t._(
-                "• How long: {days} days at most; then they are deleted.",
-                days=ctx.settings.retention_days,
-            ),
-            t._(
-                "• You can read them (/journal), get a copy (/mydata) or delete everything "
-                "(/forget) at any time."
-            ),
-            t._("• I am not watched in real time and I am not an emergency service."),
+            *consent_points(ctx, counselor_name),
             "",
             t._("Do you agree?"),
         ]
@@ -155,14 +177,18 @@ def consent_text(ctx: Context, counselor_name: str) -> str:
 
 
 async def consent_answer(event: Inbound, ctx: Context) -> list[Reply]:
-    """Record the student's yes or no; nothing else is kept before a yes."""
+    """Record yes, no or a withdrawal ("consent:withdraw"); nothing is kept before a yes."""
     assert ctx.student is not None
-    if event.data == "consent:yes":
-        ctx.student.consent = "given"
-        ctx.student.consented_at = ctx.now
-        ctx.student.status = "active"
+    student = ctx.student
+    choice = event.data.partition(":")[2]
+    if choice == "yes":
+        if student.consent == "given":
+            return [Reply(text=ctx.t._("You have already agreed. /help shows what I can do."))]
+        student.consent = "given"
+        student.consented_at = ctx.now
+        student.status = "active"
         await ctx.uow.audit.record(
-            at=ctx.now, actor=ctx.actor, action="consent.given", subject=f"student:{ctx.student.id}"
+            at=ctx.now, actor=ctx.actor, action="consent.given", subject=f"student:{student.id}"
         )
         thanks = Reply(
             text=ctx.t._(
@@ -170,16 +196,60 @@ async def consent_answer(event: Inbound, ctx: Context) -> list[Reply]:
                 "questions. /help shows what else I can do."
             )
         )
-        return [thanks, *await followups.start_due_for(ctx, ctx.student)]
-    ctx.student.consent = "declined"
+        return [thanks, *await followups.start_due_for(ctx, student)]
+    if student.consent == "given":
+        # "Withdraw consent" from /privacy, or "No, thanks" pressed on an old consent message.
+        return await withdraw_consent(ctx)
+    if choice == "withdraw":
+        return [
+            Reply(
+                text=ctx.t._(
+                    "You have not given your consent, so I keep none of your answers. "
+                    "To read the consent question again, send /start."
+                )
+            )
+        ]
+    student.consent = "declined"
     await ctx.uow.audit.record(
-        at=ctx.now, actor=ctx.actor, action="consent.declined", subject=f"student:{ctx.student.id}"
+        at=ctx.now, actor=ctx.actor, action="consent.declined", subject=f"student:{student.id}"
     )
     return [
         Reply(
             text=ctx.t._(
                 "All right. I keep nothing of yours. If you change your mind, send /start."
             )
+        )
+    ]
+
+
+async def withdraw_consent(ctx: Context) -> list[Reply]:
+    """Stop every question and message, keep nothing new, and offer to delete the rest."""
+    assert ctx.student is not None
+    student = ctx.student
+    student.consent = "withdrawn"
+    cancelled = await ctx.uow.runs.cancel_open(student.id, ctx.now)
+    await ctx.uow.outbox.cancel_for_runs(cancelled)
+    for account in await ctx.uow.accounts.of_student(student.id):
+        await ctx.uow.outbox.cancel_for_chat(account.channel, account.chat_id, "consent withdrawn")
+    await ctx.uow.audit.record(
+        at=ctx.now, actor=ctx.actor, action="consent.withdrawn", subject=f"student:{student.id}"
+    )
+    t = ctx.t
+    return [
+        Reply(
+            text=t._(
+                "Your consent is withdrawn. I will not send you any more questions or "
+                "reminders, and I keep nothing new that you write. The answers you gave so "
+                "far stay with your counselor until you delete them. Delete them now? "
+                "(To agree again later, send /start.)"
+            ),
+            buttons=(
+                # TRANSLATORS: button label, at most 20 characters
+                Button(t._("Delete everything"), "forget:yes"),
+                # TRANSLATORS: button label, at most 20 characters
+                Button(t._("Keep them"), "forget:no"),
+            ),
+            columns=2,
         )
     ]
 

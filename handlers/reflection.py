@@ -121,13 +121,16 @@ async def answer_text_message(event: Inbound, ctx: Context) -> list[Reply]:
     assert ctx.student is not None
     run = await ctx.uow.runs.active_of(ctx.student.id)
     if run is None:
+        # Not an answer, so not kept; a cry for help still gets help and alerts the counselor.
+        crisis = safety.is_crisis(ctx, event.text)
         return [
+            *(await safety.respond(ctx, answer_kept=False) if crisis else []),
             Reply(
                 text=ctx.t._(
                     "Thank you. There is no open question right now. I will write after your next "
                     "session. /journal shows what you wrote before."
                 )
-            )
+            ),
         ]
     if not event.text.strip():
         return [Reply(text=ctx.t._("That message was empty. Please write your answer, or /skip."))]

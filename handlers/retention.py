@@ -1,4 +1,4 @@
-"""The daily purge: answers and message payloads older than the retention period go."""
+"""The daily purge: answers, messages, payloads and codes older than the retention period go."""
 
 from __future__ import annotations
 
@@ -9,19 +9,31 @@ from bot.engine.replies import Reply
 
 
 async def purge(ctx: Context) -> list[Reply]:
-    """Delete what is older than FURIKAERI_RETENTION_DAYS. Safe to run again after a crash:
-    every step is a plain delete or update of what is still older than the cutoff."""
+    """Delete what is older than FURIKAERI_RETENTION_DAYS, then scrub the database files.
+
+    Safe to run again after a crash: it is one transaction of plain deletes and updates of
+    whatever is still older than the cutoff, so a crash before the commit leaves everything
+    for the next run, and the scrub runs after every commit, found work or not.
+    """
+    uow = ctx.uow
     cutoff = ctx.now - timedelta(days=ctx.settings.retention_days)
-    answers = await ctx.uow.answers.delete_older_than(cutoff)
-    inbox = await ctx.uow.inbox.purge_payloads(cutoff)
-    outbox = await ctx.uow.outbox.purge_payloads(cutoff)
-    await ctx.uow.audit.record(
+    answers = await uow.answers.delete_older_than(cutoff)
+    inbox_payloads = await uow.inbox.purge_payloads(cutoff)
+    inbox_events = await uow.inbox.delete_handled_before(cutoff)
+    outbox_payloads = await uow.outbox.purge_payloads(cutoff)
+    outbox_messages = await uow.outbox.delete_finished_before(cutoff)
+    codes = await uow.codes.delete_expired_before(cutoff)
+    await uow.audit.record(
         at=ctx.now,
         actor="system",
         action="retention.purged",
-        answers=answers,
-        inbox=inbox,
-        outbox=outbox,
         cutoff=cutoff.isoformat(),
+        answers=answers,
+        inbox_payloads=inbox_payloads,
+        inbox_events=inbox_events,
+        outbox_payloads=outbox_payloads,
+        outbox_messages=outbox_messages,
+        codes=codes,
     )
+    uow.scrub_after_commit()
     return []

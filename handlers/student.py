@@ -25,6 +25,7 @@ COMMON_ZONES = (
     "Asia/Taipei",
     "UTC",
 )
+DEFAULT_PAUSE_DAYS = 7
 MAX_PAUSE_DAYS = 90
 
 
@@ -39,11 +40,20 @@ async def unknown_command(event: Inbound, ctx: Context) -> list[Reply]:
 
 
 async def pause(event: Inbound, ctx: Context) -> list[Reply]:
-    """Pause questions for N days (default 7)."""
+    """Pause questions and reminders for N days (default 7); answering still works."""
     assert ctx.student is not None
     raw = event.args.strip()
-    days = int(raw) if raw.isdigit() else 7
-    days = max(1, min(days, MAX_PAUSE_DAYS))
+    if raw and not raw.isdigit():
+        return [
+            Reply(
+                text=ctx.t._(
+                    "Send /pause for {days} days, or /pause DAYS (1 to {most}).",
+                    days=DEFAULT_PAUSE_DAYS,
+                    most=MAX_PAUSE_DAYS,
+                )
+            )
+        ]
+    days = max(1, min(int(raw) if raw else DEFAULT_PAUSE_DAYS, MAX_PAUSE_DAYS))
     ctx.student.paused_until = ctx.now + timedelta(days=days)
     return [
         Reply(
@@ -63,7 +73,7 @@ async def resume(event: Inbound, ctx: Context) -> list[Reply]:
     ctx.student.status = "active"
     return [
         Reply(text=ctx.t._("Welcome back. I will send you questions again.")),
-        *await followups.start_due_for(ctx, ctx.student),
+        *await followups.resume_for(ctx, ctx.student),
     ]
 
 
@@ -71,6 +81,7 @@ async def stop(event: Inbound, ctx: Context) -> list[Reply]:
     """Stop all messages until the student sends /start or /resume."""
     assert ctx.student is not None
     ctx.student.status = "stopped"
+    await ctx.uow.outbox.cancel_for_student(ctx.student.id, "stopped")
     return [
         Reply(
             text=ctx.t._(
@@ -119,11 +130,15 @@ async def unfollow(event: Inbound, ctx: Context) -> list[Reply]:
     """The student blocked the bot: stop sending."""
     assert ctx.student is not None
     ctx.student.reachable = False
+    await ctx.uow.outbox.cancel_for_student(ctx.student.id, "unreachable")
     return []
 
 
 async def follow(event: Inbound, ctx: Context) -> list[Reply]:
-    """The student unblocked the bot: sending may resume."""
+    """The student unblocked the bot: sending resumes with the open question."""
     assert ctx.student is not None
     ctx.student.reachable = True
-    return [Reply(text=ctx.t._("Welcome back. I will send you questions again."))]
+    return [
+        Reply(text=ctx.t._("Welcome back. I will send you questions again.")),
+        *await followups.resume_for(ctx, ctx.student),
+    ]

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot import admin
 from bot.bootstrap import App, build, start, stop
-from bot.channels.base import Delivery, Limits
+from bot.channels.base import Delivery, Limits, RetryLater
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.engine.events import Inbound, Kind, parse_command
@@ -33,8 +33,11 @@ class RecordingChannel:
     def __init__(self) -> None:
         self.sent: dict[str, list[Reply]] = {}
         self.deliveries: list[Delivery] = []
+        self.held: set[str] = set()  # chats whose sends fail with RetryLater (a flaky network)
 
     async def send(self, delivery: Delivery) -> None:
+        if delivery.chat_id in self.held:
+            raise RetryLater("held by the test", after=60.0)
         self.deliveries.append(delivery)
         self.sent.setdefault(delivery.chat_id, []).extend(delivery.messages)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 from bot.channels.base import Delivery, Limits
 from bot.engine.events import Inbound, Kind, parse_command

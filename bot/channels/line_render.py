@@ -72,12 +72,18 @@ def quick_reply_for(buttons: Sequence[Button]) -> QuickReply:
         if len(button.data) > MAX_POSTBACK_DATA:
             raise Rejected(f"button data longer than {MAX_POSTBACK_DATA} characters")
         action = PostbackAction(
-            label=button.label[:MAX_LABEL],
+            label=short_label(button.label),
             data=button.data,
             display_text=button.label[:MAX_DISPLAY_TEXT],
         )
         items.append(QuickReplyItem(action=action))
     return QuickReply(items=items)
+
+
+def short_label(label: str) -> str:
+    """The label within LINE's 20 characters; a cut one ends with "…" (the full text is
+    still what the chat shows once pressed)."""
+    return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
 
 
 def batches(messages: list[TextMessage]) -> list[list[TextMessage]]:

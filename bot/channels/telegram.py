@@ -120,11 +120,15 @@ class TelegramChannel:
         self._poller.start()
         logger.info("telegram: polling started")
 
-    async def stop(self) -> None:
-        """Stop polling after the update in flight, then close the connections."""
+    async def stop_receiving(self) -> None:
+        """Stop polling after the update in flight; sending still works until stop()."""
         if self._poller is not None:
             await self._poller.stop(STOP_GRACE)
             self._poller = None
+
+    async def stop(self) -> None:
+        """Stop polling after the update in flight, then close the connections."""
+        await self.stop_receiving()
         if self._bot is not None:
             await self._bot.shutdown()
             self._bot = None
@@ -250,6 +254,12 @@ class TelegramChannel:
         self._progress[key] = done
         while len(self._progress) > _REMEMBERED_PROGRESS:
             self._progress.popitem(last=False)
+
+
+def menu_language(locale: str) -> str | None:
+    """The two-letter code setMyCommands takes for a locale ("zh_Hans" -> "zh"), if any."""
+    code = locale.split("_", 1)[0].lower()
+    return code if len(code) == 2 and code.isalpha() else None
 
 
 def _file_url(api_url: str) -> str:

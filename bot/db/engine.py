@@ -10,22 +10,27 @@ from sqlalchemy.pool import NullPool
 
 
 def create_engine(url: str) -> AsyncEngine:
+    # hide_parameters: a database error in a log must not quote an answer it was storing.
     if url.startswith("sqlite"):
         # One writer at a time on SQLite; a generous busy timeout instead of "database is locked".
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # NullPool would be simpler, but a pool keeps webhook latency low; pre-ping survives restarts.
-    return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True
+    )
 
 
 def create_test_engine(url: str) -> AsyncEngine:
     """An engine without a pool, for short-lived CLI commands and tests."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, poolclass=NullPool)
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, poolclass=NullPool, hide_parameters=True
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, poolclass=NullPool)
+    return create_async_engine(url, poolclass=NullPool, hide_parameters=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

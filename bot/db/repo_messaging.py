@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -62,15 +62,32 @@ class Inbox:
         await self.s.flush()
 
     async def forget_sender(self, sender: str) -> None:
+        """Drop the payloads of a sender's handled events and unlink them from the sender.
+        Pending events stay as they are: they still need handling (as a stranger's)."""
+        channel = sender.split(":", 1)[0]
         await self.s.execute(
-            update(InboxEvent).where(InboxEvent.sender == sender).values(payload=None)
+            update(InboxEvent)
+            .where(InboxEvent.sender == sender, InboxEvent.status != "pending")
+            .values(payload=None, sender=f"{channel}:forgotten")
         )
 
     async def purge_payloads(self, cutoff: datetime) -> int:
+        """Drop old payloads; a pending event keeps its own, or it could never be handled."""
         result = await self.s.execute(
             update(InboxEvent)
-            .where(InboxEvent.received_at < cutoff, InboxEvent.payload.is_not(None))
+            .where(
+                InboxEvent.received_at < cutoff,
+                InboxEvent.payload.is_not(None),
+                InboxEvent.status != "pending",
+            )
             .values(payload=None)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def delete_handled_before(self, cutoff: datetime) -> int:
+        """Forget handled events older than the cutoff (sender ids included)."""
+        result = await self.s.execute(
+            delete(InboxEvent).where(InboxEvent.received_at < cutoff, InboxEvent.status == "done")
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -86,37 +103,109 @@ class Outbox:
         return row
 
     async def claim(
-        self, *, now: datetime, lease: timedelta, limit: int, ids: Sequence[int] | None = None
+        self,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        channels: Collection[str],
+        ids: Sequence[int] | None = None,
     ) -> list[OutboxMessage]:
-        """Claim due rows, at most one per chat and only the oldest due one of each chat,
-        so messages to one chat go out in order. Rows locked by another process are skipped."""
+        """Claim due rows of these channels: per chat only the oldest unsent one, so one
+        chat's messages go out in order, one at a time. A row waiting for a retry keeps
+        its place. Rows locked or claimed by another process are skipped; the final
+        conditional update makes a claim exclusive on SQLite too."""
         older = aliased(OutboxMessage)
         blocked_by_older = exists().where(
             and_(
                 older.channel == OutboxMessage.channel,
                 older.chat_id == OutboxMessage.chat_id,
                 older.status == "pending",
-                older.due_at <= now,
                 older.id < OutboxMessage.id,
+                or_(older.due_at <= now, older.attempts > 0),
             )
         )
-        query = select(OutboxMessage).where(
+        claimable = and_(
             OutboxMessage.status == "pending",
             OutboxMessage.due_at <= now,
-            (OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until < now),
-            ~blocked_by_older,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        query = select(OutboxMessage.id).where(
+            claimable, OutboxMessage.channel.in_(list(channels)), ~blocked_by_older
         )
         if ids is not None:
-            query = query.where(OutboxMessage.id.in_(ids))
+            query = query.where(OutboxMessage.id.in_(list(ids)))
         query = query.order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit)
         if self.s.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True, of=OutboxMessage)
-        rows = list((await self.s.scalars(query)).all())
-        for row in rows:
-            row.claimed_until = now + lease
-            row.attempts += 1
-        await self.s.flush()
-        return rows
+        found = list((await self.s.scalars(query)).all())
+        if not found:
+            return []
+        claim = (
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(found), claimable)
+            .values(claimed_until=now + lease, attempts=OutboxMessage.attempts + 1)
+            .returning(OutboxMessage)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        rows = list((await self.s.scalars(claim)).all())
+        return sorted(rows, key=lambda row: (row.due_at, row.id))
+
+    async def release(self, row_id: int, *, due_at: datetime, error: str) -> None:
+        """Give a claimed row back to be tried again at `due_at` (unless it was cancelled)."""
+        await self.s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
+            .values(due_at=due_at, claimed_until=None, last_error=error[:200])
+            .execution_options(synchronize_session=False)
+        )
+
+    async def mark_sent(self, row_id: int, *, now: datetime) -> None:
+        """Record a delivery; the text is not kept twice."""
+        await self.s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)
+            .values(status="sent", sent_at=now, claimed_until=None, payload=None, last_error="")
+            .execution_options(synchronize_session=False)
+        )
+
+    async def mark_failed(self, row_id: int, *, error: str, keep_payload: bool = True) -> None:
+        """Give up on a row (visible to `furikaeri outbox`); a cancelled row stays cancelled."""
+        values: dict[str, Any] = {"status": "failed", "claimed_until": None, "last_error": error}
+        if not keep_payload:
+            values["payload"] = None
+        await self.s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def cancel_for_student(self, student_id: int, reason: str) -> None:
+        """Cancel every unsent message to a student (e.g. after /stop)."""
+        await self.s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.student_id == student_id, OutboxMessage.status == "pending")
+            .values(status="cancelled", last_error=reason, payload=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def failed(self, limit: int = 20) -> list[OutboxMessage]:
+        """The newest rows given up on, for the admin (their text is not shown)."""
+        query = (
+            select(OutboxMessage)
+            .where(OutboxMessage.status == "failed")
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+        return list((await self.s.scalars(query)).all())
+
+    async def in_flight(self, now: datetime) -> int:
+        """Rows claimed by a dispatcher right now (being sent, or left by a crash)."""
+        query = select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.status == "pending", OutboxMessage.claimed_until >= now
+        )
+        return int(await self.s.scalar(query) or 0)
 
     async def get(self, row_id: int) -> OutboxMessage | None:
         return await self.s.get(OutboxMessage, row_id)
@@ -142,6 +231,25 @@ class Outbox:
 
     async def delete_of_student(self, student_id: int) -> None:
         await self.s.execute(delete(OutboxMessage).where(OutboxMessage.student_id == student_id))
+
+    async def drop_unsent_containing(self, texts: Sequence[str]) -> int:
+        """Cancel unsent messages (to anyone, e.g. a counselor's digest) quoting these texts."""
+        needles = [t for t in texts if t.strip()]
+        if not needles:
+            return 0
+        rows = await self.s.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.payload.is_not(None), OutboxMessage.status != "sent"
+            )
+        )
+        dropped = 0
+        for row in rows.all():
+            quoted = " ".join(m.get("text", "") for m in (row.payload or {}).get("messages", []))
+            if any(needle in quoted for needle in needles):
+                row.payload, row.status, row.last_error = None, "cancelled", "data deleted"
+                dropped += 1
+        await self.s.flush()
+        return dropped
 
     async def counts(self) -> dict[str, int]:
         query = select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(
@@ -172,6 +280,15 @@ class Outbox:
             .where(OutboxMessage.created_at < cutoff, OutboxMessage.payload.is_not(None))
             .values(payload=None, status="cancelled")
             .where(OutboxMessage.status != "sent")
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def delete_finished_before(self, cutoff: datetime) -> int:
+        """Forget messages older than the cutoff that are no longer waiting to be sent."""
+        result = await self.s.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.created_at < cutoff, OutboxMessage.status != "pending"
+            )
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

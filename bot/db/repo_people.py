@@ -155,6 +155,11 @@ class Codes:
         )
         return row
 
+    async def delete_expired_before(self, cutoff: datetime) -> int:
+        """Forget codes that expired before the cutoff (used or not), with their labels."""
+        result = await self.s.execute(delete(Code).where(Code.expires_at < cutoff))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     async def pending_count(self, counselor_id: int, now: datetime) -> int:
         query = select(func.count(Code.id)).where(
             Code.counselor_id == counselor_id, Code.used_at.is_(None), Code.expires_at > now

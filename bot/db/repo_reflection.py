@@ -6,12 +6,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.db.models import Answer, AuditEntry, CounselingSession, Run, Student
 
 OPEN_STATES = ("scheduled", "active")
+
+
+def _may_send(now: datetime) -> tuple[Any, ...]:
+    """Conditions on Student: consented, not stopped, reachable, not paused."""
+    return (
+        Student.consent == "given",
+        Student.status == "active",
+        Student.reachable.is_(True),
+        or_(Student.paused_until.is_(None), Student.paused_until <= now),
+    )
 
 
 class Sessions:
@@ -99,41 +110,92 @@ class Runs:
             used.extend(questions)
         return used
 
-    async def due_to_start(self, now: datetime, limit: int = 100) -> list[Run]:
-        """Scheduled runs whose time has come, for students who consented and are active."""
+    async def due_to_start(
+        self, now: datetime, *, after_id: int = 0, limit: int = 100
+    ) -> list[Run]:
+        """Scheduled runs whose time has come, of students who may get messages and have no
+        run open; by id, from `after_id` on (page through with the last id)."""
+        other = aliased(Run)
+        busy = exists().where(other.student_id == Run.student_id, other.state == "active")
+        query = (
+            select(Run)
+            .join(Student, Student.id == Run.student_id)
+            .where(Run.state == "scheduled", Run.due_at <= now, Run.id > after_id, ~busy)
+            .where(*_may_send(now))
+            .order_by(Run.id)
+            .limit(limit)
+        )
+        return list((await self.s.scalars(query)).all())
+
+    async def needing_reminder(
+        self, asked_before: datetime, *, now: datetime, after_id: int = 0, limit: int = 100
+    ) -> list[Run]:
+        """Open runs whose current question was asked before the cutoff and not reminded,
+        of students who may get messages; by id, from `after_id` on."""
         query = (
             select(Run)
             .join(Student, Student.id == Run.student_id)
             .where(
-                Run.state == "scheduled",
-                Run.due_at <= now,
-                Student.consent == "given",
-                Student.status == "active",
-                Student.reachable.is_(True),
-                or_(Student.paused_until.is_(None), Student.paused_until <= now),
+                Run.state == "active",
+                Run.asked_at <= asked_before,
+                Run.reminded_at.is_(None),
+                Run.id > after_id,
             )
-            .order_by(Run.due_at, Run.id)
-            .limit(limit)
-        )
-        return list((await self.s.scalars(query)).all())
-
-    async def needing_reminder(self, asked_before: datetime, limit: int = 100) -> list[Run]:
-        query = (
-            select(Run)
-            .where(Run.state == "active", Run.asked_at <= asked_before, Run.reminded_at.is_(None))
+            .where(*_may_send(now))
             .order_by(Run.id)
             .limit(limit)
         )
         return list((await self.s.scalars(query)).all())
 
-    async def expiring(self, asked_before: datetime, limit: int = 100) -> list[Run]:
-        query = (
-            select(Run)
-            .where(Run.state == "active", Run.asked_at <= asked_before)
-            .order_by(Run.id)
-            .limit(limit)
+    async def mark_started(self, run_id: int) -> bool:
+        """Move a run from scheduled to active; False when something else got there first."""
+        result = await self.s.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.state == "scheduled")
+            .values(state="active", step=0)
+            .execution_options(synchronize_session="fetch")
         )
-        return list((await self.s.scalars(query)).all())
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def mark_reminded(
+        self, run_id: int, *, step: int, asked_before: datetime, now: datetime
+    ) -> bool:
+        """Note the one reminder of the current question; False when it is no longer due
+        (answered meanwhile, already reminded, or the run closed)."""
+        result = await self.s.execute(
+            update(Run)
+            .where(
+                Run.id == run_id,
+                Run.state == "active",
+                Run.step == step,
+                Run.asked_at <= asked_before,
+                Run.reminded_at.is_(None),
+            )
+            .values(reminded_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def expire_overdue(
+        self, *, asked_before: datetime, due_before: datetime, now: datetime
+    ) -> list[int]:
+        """Close runs left unanswered (asked before the cutoff) or never started in time
+        (due before the cutoff); returns their ids."""
+        overdue = or_(
+            and_(Run.state == "active", Run.asked_at <= asked_before),
+            and_(Run.state == "scheduled", Run.due_at <= due_before),
+        )
+        ids = list((await self.s.scalars(select(Run.id).where(overdue))).all())
+        if not ids:
+            return []
+        result = await self.s.scalars(
+            update(Run)
+            .where(Run.id.in_(ids), overdue)
+            .values(state="expired", finished_at=now)
+            .returning(Run.id)
+            .execution_options(synchronize_session="fetch")
+        )
+        return list(result.all())
 
     async def cancel_open(self, student_id: int, now: datetime) -> list[int]:
         """Cancel what is still pending for a student; returns the cancelled run ids."""
@@ -146,7 +208,9 @@ class Runs:
         )
         if ids:
             await self.s.execute(
-                update(Run).where(Run.id.in_(ids)).values(state="cancelled", finished_at=now)
+                update(Run)
+                .where(Run.id.in_(ids), Run.state.in_(OPEN_STATES))
+                .values(state="cancelled", finished_at=now)
             )
         return ids
 
@@ -208,6 +272,10 @@ class Audit:
     ) -> None:
         self.s.add(AuditEntry(at=at, actor=actor, action=action, subject=subject, detail=detail))
         await self.s.flush()
+
+    async def about(self, subject: str) -> list[AuditEntry]:
+        query = select(AuditEntry).where(AuditEntry.subject == subject).order_by(AuditEntry.id)
+        return list((await self.s.scalars(query)).all())
 
     async def entries(self, limit: int = 200) -> list[AuditEntry]:
         query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 log = logging.getLogger(__name__)
@@ -30,9 +29,10 @@ def take_scrub_request(session: AsyncSession) -> bool:
     return bool(session.info.pop(_FLAG, False))
 
 
-async def scrub(engine: AsyncEngine) -> bool:
+async def scrub(session: AsyncSession) -> bool:
     """Checkpoint and truncate SQLite's write-ahead log; True when it is empty now."""
-    if engine.dialect.name != "sqlite":
+    engine = session.bind
+    if not isinstance(engine, AsyncEngine) or engine.dialect.name != "sqlite":
         return True
     for _ in range(ATTEMPTS):
         async with engine.connect() as conn:
@@ -42,6 +42,3 @@ async def scrub(engine: AsyncEngine) -> bool:
             return True
     log.warning("db.scrub_incomplete")
     return False
-
-
-__all__ = ["scrub", "scrub_after_commit", "take_scrub_request", "text"]

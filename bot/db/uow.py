@@ -15,6 +15,7 @@ from bot.db.engine import sessionmaker
 from bot.db.repo_messaging import Inbox, Outbox, States
 from bot.db.repo_people import Accounts, Codes, Counselors, Students
 from bot.db.repo_reflection import Answers, Audit, Runs, Sessions
+from bot.db.scrub import scrub, scrub_after_commit, take_scrub_request
 
 
 class UnitOfWork:
@@ -45,6 +46,12 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self.session.commit()
+        if take_scrub_request(self.session):  # personal data was deleted: wipe the files too
+            await scrub(self.session)
+
+    def scrub_after_commit(self) -> None:
+        """Wipe deleted personal data from the database files once this commits."""
+        scrub_after_commit(self.session)
 
     async def rollback(self) -> None:
         await self.session.rollback()

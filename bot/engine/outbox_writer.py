@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.db.uow import UnitOfWork
@@ -17,6 +18,31 @@ MESSAGES_PER_ROW = {"line": 5}
 REPLY_TOKEN_LIFETIME = timedelta(seconds=50)
 
 
+@dataclass
+class _Row:
+    channel: str
+    chat_id: str
+    student_id: int | None
+    due: datetime
+    run_id: int | None
+    answers_event: bool  # due now, to the chat the event came from
+    messages: list[Reply] = field(default_factory=list)
+
+    def takes(self, other: _Row) -> bool:
+        """Whether `other`'s message may travel in this row (same chat, time and run).
+
+        Messages answering the event share a row across runs ("thanks" + the first
+        question), so one free reply carries them all.
+        """
+        same_run = self.run_id == other.run_id or (self.answers_event and other.answers_event)
+        return (
+            (self.channel, self.chat_id, self.student_id, self.due)
+            == (other.channel, other.chat_id, other.student_id, other.due)
+            and same_run
+            and len(self.messages) < MESSAGES_PER_ROW.get(self.channel, 1)
+        )
+
+
 async def enqueue(
     uow: UnitOfWork,
     replies: Sequence[Reply],
@@ -25,47 +51,52 @@ async def enqueue(
     event: Inbound | None = None,
     sender_student_id: int | None = None,
 ) -> list[int]:
-    """Write replies as outbox rows; returns the ids of those due now."""
-    batches: list[tuple[str, str, int | None, datetime, int | None, list[Reply]]] = []
+    """Write replies as outbox rows; returns the ids of those due now.
+
+    The first row answering the event gets its reply token (LINE: a free reply instead of
+    a push); the dispatcher uses it only while it is fresh.
+    """
+    rows: list[_Row] = []
     for reply in replies:
         for channel, chat_id, student_id in await _destinations(
             uow, reply, event, sender_student_id
         ):
             due = reply.due_at or now
-            run_id = reply.extra.get("run_id")
-            last = batches[-1] if batches else None
-            if (
-                last
-                and last[:5] == (channel, chat_id, student_id, due, run_id)
-                and len(last[5]) < MESSAGES_PER_ROW.get(channel, 1)
-            ):
-                last[5].append(reply)
+            answers_event = (
+                event is not None
+                and (channel, chat_id) == (event.channel, event.chat_id)
+                and due <= now
+            )
+            row = _Row(channel, chat_id, student_id, due, reply.extra.get("run_id"), answers_event)
+            if rows and rows[-1].takes(row):
+                rows[-1].messages.append(reply)
+                rows[-1].run_id = rows[-1].run_id or row.run_id
             else:
-                batches.append((channel, chat_id, student_id, due, run_id, [reply]))
+                row.messages.append(reply)
+                rows.append(row)
 
-    token_free = True
+    token_free = event is not None and bool(event.reply_token)
     due_now: list[int] = []
-    for channel, chat_id, student_id, due, run_id, messages in batches:
+    for row in rows:
         reply_token, token_expiry = "", None
-        is_sender = event is not None and (channel, chat_id) == (event.channel, event.chat_id)
-        if is_sender and token_free and event is not None and event.reply_token and due <= now:
+        if token_free and row.answers_event and event is not None:
             reply_token = event.reply_token
             token_expiry = event.received_at + REPLY_TOKEN_LIFETIME
             token_free = False
-        row = await uow.outbox.add(
+        stored = await uow.outbox.add(
             idempotency_key=uuid.uuid4().hex,
-            channel=channel,
-            chat_id=chat_id,
-            student_id=student_id,
-            run_id=run_id,
-            payload={"messages": [m.to_json() for m in messages]},
-            due_at=due,
+            channel=row.channel,
+            chat_id=row.chat_id,
+            student_id=row.student_id,
+            run_id=row.run_id,
+            payload={"messages": [m.to_json() for m in row.messages]},
+            due_at=row.due,
             reply_token=reply_token,
             reply_token_expires_at=token_expiry,
             created_at=now,
         )
-        if due <= now:
-            due_now.append(row.id)
+        if row.due <= now:
+            due_now.append(stored.id)
     return due_now
 
 

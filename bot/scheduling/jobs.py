@@ -1,14 +1,20 @@
-"""APScheduler only ticks; every job reads its work from the database. Fixed ids."""
+"""APScheduler only ticks; every job reads its work from the database. Fixed ids.
+
+The jobs live in APScheduler's memory store, so nothing about them survives a restart,
+and nothing needs to: a tick finds what is due in the database, including what fell due
+while the process was down. That is why every job also runs once right at start, and why
+a late tick is never skipped (misfire_grace_time=None) but runs once (coalesce).
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from handlers import followups, retention
+from handlers import digest_push, followups, retention
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
@@ -17,12 +23,15 @@ log = logging.getLogger(__name__)
 
 DISPATCH_SECONDS = 5
 FOLLOWUP_SECONDS = 60
+DIGEST_SECONDS = 60
+RETENTION_HOURS = 24
+JOB_IDS = ("dispatch", "followups", "digest_push", "retention")
 
 
 def register_jobs(scheduler: AsyncIOScheduler, app: App) -> None:
-    # misfire_grace_time=None: a tick missed while the process was busy still runs;
-    # coalesce: several missed ticks run once (the work is in the database anyway).
-    common = {
+    """Add (or replace) the ticks under their fixed ids."""
+    now = datetime.now(UTC)
+    common: dict[str, Any] = {
         "replace_existing": True,
         "coalesce": True,
         "misfire_grace_time": None,
@@ -32,21 +41,36 @@ def register_jobs(scheduler: AsyncIOScheduler, app: App) -> None:
         app.dispatcher.tick, "interval", seconds=DISPATCH_SECONDS, id="dispatch", **common
     )
     scheduler.add_job(
-        _followups, "interval", seconds=FOLLOWUP_SECONDS, args=[app], id="followups", **common
+        run_followups,
+        "interval",
+        seconds=FOLLOWUP_SECONDS,
+        args=[app],
+        id="followups",
+        next_run_time=now,
+        **common,
     )
-    # The purge also runs at start, so a process restarted daily still purges.
     scheduler.add_job(
         app.engine.run_job,
         "interval",
-        hours=24,
+        seconds=DIGEST_SECONDS,
+        args=[digest_push.push_digests],
+        id="digest_push",
+        next_run_time=now,
+        **common,
+    )
+    scheduler.add_job(
+        app.engine.run_job,
+        "interval",
+        hours=RETENTION_HOURS,
         args=[retention.purge],
         id="retention",
-        next_run_time=datetime.now(UTC),
+        next_run_time=now,
         **common,
     )
 
 
-async def _followups(app: App) -> None:
-    """Start due follow-ups, send reminders, expire old questions, in that order."""
+async def run_followups(app: App) -> None:
+    """Expire old questions, start due follow-ups, send reminders: in that order, so an
+    expired run makes room for the next one. Each step is its own unit of work."""
     for job in (followups.expire_runs, followups.start_due_runs, followups.send_reminders):
         await app.engine.run_job(job)

@@ -23,3 +23,14 @@ def next_window_start(moment: datetime, zone: str, start: time, end: time) -> da
     if opening <= local:
         opening = datetime.combine(local.date() + timedelta(days=1), start, tzinfo=tz)
     return opening.astimezone(UTC)
+
+
+def last_weekly(moment: datetime, zone: str, weekday: int, at: time) -> datetime:
+    """The latest `weekday` (0 = Monday) at `at` local time that is not after `moment`, in UTC."""
+    tz = ZoneInfo(zone)
+    local = moment.astimezone(tz)
+    day = local.date() - timedelta(days=(local.weekday() - weekday) % 7)
+    slot = datetime.combine(day, at, tzinfo=tz)
+    if slot > local:
+        slot = datetime.combine(day - timedelta(days=7), at, tzinfo=tz)
+    return slot.astimezone(UTC)

@@ -167,6 +167,10 @@ class LineApiFake:
         with self._lock:
             self._state.blocked.add(user_id)
 
+    def unblock(self, user_id: str) -> None:
+        with self._lock:
+            self._state.blocked.discard(user_id)
+
     def fail_next(
         self,
         endpoint: str,

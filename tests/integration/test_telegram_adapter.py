@@ -616,6 +616,7 @@ async def test_logs_hold_neither_token_nor_message_text(
     fake: FakeTelegram, sink: RecordingSink, server: LocalServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # bot.logs.setup may have raised it
     channel = make_channel(server, sink)
     await channel.start()
     try:

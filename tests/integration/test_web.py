@@ -1,0 +1,158 @@
+"""The web edge: health, body limit, malformed bodies and the per-source rate limit,
+in front of the real channels and the real database."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.bootstrap import build
+from bot.config import load_settings
+from bot.db.models import InboxEvent
+from bot.web import MAX_BODY, SourceRateLimit, create_app
+from tests.conftest import PG_URL, _pg_async
+from tests.e2e.fixtures import line, line_server, make_world, telegram_server, tg  # noqa: F401
+from tests.e2e.world import LINE_SECRET, TG_SECRET, World, eventually, world_settings
+from tests.fakes.line_api import LineApiFake, sign, signed_body
+from tests.fakes.server import LocalServer
+from tests.fakes.telegram_api import FakeTelegram
+
+MakeWorld = Callable[..., Awaitable[World]]
+TG_HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET, "Content-Type": "application/json"}
+
+
+@pytest.fixture
+async def world(
+    make_world: MakeWorld,  # noqa: F811
+    database_url: str,
+    tg: FakeTelegram,  # noqa: F811
+    line: LineApiFake,  # noqa: F811
+    telegram_server: tuple[LocalServer, Any],  # noqa: F811
+    line_server: tuple[LocalServer, Any],  # noqa: F811
+) -> World:
+    settings = world_settings(
+        database_url, telegram=telegram_server[0], webhook=True, line=line_server[0]
+    )
+    return await make_world(settings, tg=tg, line=line)
+
+
+def client_for(web: Any, source: str = "127.0.0.1") -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=web, client=(source, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://furikaeri.test")
+
+
+@pytest.fixture
+async def gone_database(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[str, Any]]:
+    """A database URL and a function that makes that database disappear."""
+    if database_url.startswith("sqlite"):
+        folder = tmp_path / "data"
+        folder.mkdir()
+
+        async def remove_sqlite() -> None:
+            shutil.rmtree(folder)
+
+        yield f"sqlite+aiosqlite:///{folder / 'furikaeri.db'}", remove_sqlite
+        return
+
+    async def drop_postgres() -> None:
+        name = database_url.rsplit("/", 1)[1]
+        admin = create_async_engine(_pg_async(PG_URL), isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+    yield database_url, drop_postgres
+
+
+async def test_healthz_is_200_while_the_database_answers_and_503_when_it_is_gone(
+    gone_database: tuple[str, Callable[[], Awaitable[None]]],
+) -> None:
+    url, remove = gone_database
+    app = build(load_settings(database_url=url, _env_file=None), channels={})
+    web = create_app(webhooks={}, ping=app.db.ping)
+    async with client_for(web) as client:
+        response = await client.get("/healthz")
+        assert (response.status_code, response.json()) == (200, {"status": "ok"})
+        await app.db.dispose()  # pooled connections would hide the loss for a while
+        await remove()
+        response = await client.get("/healthz")
+        assert response.status_code == 503
+        assert response.json() == {"status": "database unavailable"}
+    await app.db.dispose()
+    # aiosqlite finishes a failed connection on its own thread: let it, while the loop runs.
+    await eventually(
+        lambda: not any("_connection_worker_thread" in t.name for t in threading.enumerate()),
+        "database threads finished",
+    )
+
+
+async def test_a_body_over_the_limit_is_413_and_nothing_is_stored(world: World) -> None:
+    assert world.client is not None
+    update = json.dumps({"update_id": 1, "padding": "x" * MAX_BODY}).encode()
+    response = await world.client.post("/webhook/telegram", content=update, headers=TG_HEADERS)
+    assert response.status_code == 413
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted while read
+        for _ in range(MAX_BODY // 50_000 + 2):
+            yield b" " * 50_000
+
+    response = await world.client.post("/webhook/telegram", content=chunks(), headers=TG_HEADERS)
+    assert response.status_code == 413
+    body, headers = signed_body([], LINE_SECRET)
+    big = body.replace(b"[]", b"[" + b" " * MAX_BODY + b"]")
+    headers["X-Line-Signature"] = sign(big, LINE_SECRET)
+    response = await world.client.post("/webhook/line", content=big, headers=headers)
+    assert response.status_code == 413
+    await world.settle()
+    assert await world.rows(InboxEvent) == []
+
+
+async def test_malformed_json_is_400_and_nothing_is_stored(world: World) -> None:
+    assert world.client is not None
+    for body in (b"{not json", b"\xff\xfe", b"[1, 2]", b'{"no_update_id": true}'):
+        response = await world.client.post("/webhook/telegram", content=body, headers=TG_HEADERS)
+        assert response.status_code == 400, body
+        headers = {"X-Line-Signature": sign(body, LINE_SECRET)}
+        response = await world.client.post("/webhook/line", content=body, headers=headers)
+        assert response.status_code == 400, body
+    await world.settle()
+    assert await world.rows(InboxEvent) == []
+
+
+async def test_unknown_channels_and_methods_are_refused(world: World) -> None:
+    assert world.client is not None
+    assert (await world.client.post("/webhook/whatsapp", content=b"{}")).status_code == 404
+    assert (await world.client.get("/webhook/telegram")).status_code == 405
+
+
+async def test_the_rate_limit_is_per_source(world: World) -> None:
+    now = [1000.0]
+    limiter = SourceRateLimit(rate=1.0, burst=3, clock=lambda: now[0])
+    channels = world.running.channels
+    web = create_app(
+        webhooks={name: ch.handle_webhook for name, ch in channels.items()},
+        ping=world.running.db.ping,
+        limiter=limiter,
+    )
+    body, headers = signed_body([], LINE_SECRET)  # LINE's "verify" call: no events
+
+    async def post(source: str) -> int:
+        async with client_for(web, source) as client:
+            response = await client.post("/webhook/line", content=body, headers=headers)
+            return response.status_code
+
+    assert [await post("203.0.113.7") for _ in range(4)] == [200, 200, 200, 429]
+    assert await post("198.51.100.2") == 200  # another source has its own budget
+    now[0] += 1.0
+    assert [await post("203.0.113.7") for _ in range(2)] == [200, 429]
+    async with client_for(web, "203.0.113.7") as client:
+        assert (await client.get("/healthz")).status_code == 200  # health is never limited
