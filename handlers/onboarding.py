@@ -10,7 +10,7 @@ from bot.engine.context import Context
 from bot.engine.events import Inbound, Kind
 from bot.engine.replies import Button, Reply
 from bot.i18n import SHIPPED_LOCALES, display_name, negotiate
-from handlers import followups, safety
+from handlers import followups, safety, student
 from handlers.common import counselor_help, how_to_join, language_picker
 
 log = logging.getLogger(__name__)
@@ -260,9 +260,7 @@ async def restart(event: Inbound, ctx: Context) -> list[Reply]:
     if ctx.student.consent != "given":
         return [await consent_request(ctx)]
     if ctx.student.status == "stopped":
-        ctx.student.status = "active"
-        ctx.student.paused_until = None
-        return [Reply(text=ctx.t._("Welcome back. I will send you questions again."))]
+        return await student.resume(event, ctx)  # as /resume: the open question comes again
     return [Reply(text=ctx.t._("You are already connected. /help shows what I can do."))]
 
 

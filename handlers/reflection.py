@@ -65,7 +65,7 @@ async def ask(ctx: Context, run: Run, student: Student, *, reminder: bool = Fals
     # TRANSLATORS: button label, at most 20 characters
     buttons.append(Button(t._("Skip"), f"{base}skip"))
     replies: list[Reply] = []
-    if question.kind == "yesno" and run.step == len(run.questions) - 1:
+    if question.kind == "yesno" and run.step == len(run.questions) - 1 and not reminder:
         replies.extend(await mirror(ctx, run, student))
     replies.append(
         Reply(

@@ -62,3 +62,14 @@ async def test_students_never_reach_counselor_commands(harness: Harness) -> None
     for command in ("/digest", "/students", "/invite X", "/session 1 visa"):
         replies = await harness.say("s1", command)
         assert "I do not know that command." in replies[0].text
+
+
+async def test_start_after_stop_asks_the_open_question_again(harness: Harness) -> None:
+    counselor = await harness.counselor()
+    student_id = await harness.student(counselor, "s1")
+    await harness.session(counselor, student_id)
+    await harness.say("s1", "/skip")
+    await harness.say("s1", "/stop")
+    replies = await harness.say("s1", "/start")
+    assert replies[0].text == "Welcome back. I will send you questions again."
+    assert "(2/5)" in replies[-1].text
