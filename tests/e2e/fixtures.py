@@ -63,3 +63,21 @@ async def make_world(database_url: str) -> AsyncIterator[Callable[..., Any]]:
     yield make
     for world in opened:
         await world.close()
+
+
+@pytest.fixture
+async def both_channels(
+    make_world: Callable[..., Any],
+    database_url: str,
+    tg: FakeTelegram,
+    line: LineApiFake,
+    telegram_server: tuple[LocalServer, Swappable],
+    line_server: tuple[LocalServer, Swappable],
+) -> Any:
+    """One running app with Telegram (webhook mode) and LINE, on the test database."""
+    from tests.e2e.world import world_settings
+
+    settings = world_settings(
+        database_url, telegram=telegram_server[0], webhook=True, line=line_server[0]
+    )
+    return await make_world(settings, tg=tg, line=line)

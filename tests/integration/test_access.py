@@ -16,7 +16,7 @@ from bot.cli import app as cli_app
 from bot.db.models import AuditEntry, ChannelAccount, Code, CounselingSession, Student
 from bot.engine.events import Kind
 from tests.harness import Counselor, Harness
-from tests.logcheck import AppLogs, app_logs  # noqa: F401
+from tests.logcheck import AppLogs
 from tests.stored import rows_of, stored_text
 
 SECRET = "Tanaka's student wrote this privately 41d3"
@@ -216,7 +216,7 @@ async def test_codes_expire_after_14_days(harness: Harness) -> None:
     assert reply.text.startswith("This code is not valid")
 
 
-async def test_codes_never_appear_in_logs(harness: Harness, app_logs: AppLogs) -> None:  # noqa: F811
+async def test_codes_never_appear_in_logs(harness: Harness, app_logs: AppLogs) -> None:
     from bot import admin
 
     _, link = await admin.add_counselor(harness.engine, name="Sato", locale="en", is_admin=False)

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
 from bot import admin
 from bot.logs import MASK, formatter
 from handlers import retention
-from tests.e2e.fixtures import line, line_server, make_world, telegram_server, tg  # noqa: F401
-from tests.e2e.world import LINE_SECRET, LINE_TOKEN, TG_SECRET, TG_TOKEN, World, world_settings
+from tests.e2e.world import LINE_SECRET, LINE_TOKEN, TG_SECRET, TG_TOKEN, World
 from tests.fakes.line_api import LineApiFake, line_event_text, signed_body
-from tests.fakes.server import LocalServer
 from tests.fakes.telegram_api import FakeTelegram
-from tests.logcheck import AppLogs, app_logs  # noqa: F401
+from tests.logcheck import AppLogs
 
 COUNSELOR = 100
 STUDENT_TG = 200
@@ -29,21 +26,11 @@ EDITED = "I noticed I rush my answers, and I smile too much e41b"
 
 
 @pytest.fixture
-async def world(
-    make_world: Any,  # noqa: F811
-    database_url: str,
-    tg: FakeTelegram,  # noqa: F811
-    line: LineApiFake,  # noqa: F811
-    telegram_server: tuple[LocalServer, Any],  # noqa: F811
-    line_server: tuple[LocalServer, Any],  # noqa: F811
-) -> World:
-    settings = world_settings(
-        database_url, telegram=telegram_server[0], webhook=True, line=line_server[0]
-    )
-    return await make_world(settings, tg=tg, line=line)
+def world(both_channels: World) -> World:
+    return both_channels
 
 
-async def _full_run(world: World, tg: FakeTelegram, line: LineApiFake) -> list[str]:  # noqa: F811
+async def _full_run(world: World, tg: FakeTelegram, line: LineApiFake) -> list[str]:
     """Link, invite, join on both channels, reflect, alert, digest, export, fail, forget.
     Returns the codes used."""
     engine = world.running.engine
@@ -109,9 +96,9 @@ async def _full_run(world: World, tg: FakeTelegram, line: LineApiFake) -> list[s
 
 async def test_a_full_run_logs_no_text_token_secret_or_code(
     world: World,
-    tg: FakeTelegram,  # noqa: F811
-    line: LineApiFake,  # noqa: F811
-    app_logs: AppLogs,  # noqa: F811
+    tg: FakeTelegram,
+    line: LineApiFake,
+    app_logs: AppLogs,
 ) -> None:
     codes = await _full_run(world, tg, line)
     logs = app_logs.everything()

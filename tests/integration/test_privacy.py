@@ -25,10 +25,8 @@ from bot.db.models import (
 )
 from bot.engine.context import Context
 from bot.engine.replies import Recipient, Reply
-from tests.e2e.fixtures import line, line_server, make_world, telegram_server, tg  # noqa: F401
-from tests.e2e.world import World, world_settings
+from tests.e2e.world import World
 from tests.fakes.line_api import LineApiFake
-from tests.fakes.server import LocalServer
 from tests.fakes.telegram_api import FakeTelegram
 from tests.harness import Counselor, Harness
 from tests.stored import rows_of, sqlite_bytes, stored_text
@@ -264,21 +262,11 @@ STUDENT_LINE = "U" + "1" * 32
 
 
 @pytest.fixture
-async def world(
-    make_world: Any,  # noqa: F811
-    database_url: str,
-    tg: FakeTelegram,  # noqa: F811
-    line: LineApiFake,  # noqa: F811
-    telegram_server: tuple[LocalServer, Any],  # noqa: F811
-    line_server: tuple[LocalServer, Any],  # noqa: F811
-) -> World:
-    settings = world_settings(
-        database_url, telegram=telegram_server[0], webhook=True, line=line_server[0]
-    )
-    return await make_world(settings, tg=tg, line=line)
+def world(both_channels: World) -> World:
+    return both_channels
 
 
-async def _enroll_on_both(world: World, line: LineApiFake) -> None:  # noqa: F811
+async def _enroll_on_both(world: World, line: LineApiFake) -> None:
     counselor_id, link = await world.add_counselor("Sato")
     await world.tg_say(COUNSELOR_TG, f"/start {link}")
     for user, name in ((STUDENT_TG, "Linh"), (STUDENT_LINE, "Minh")):
@@ -301,8 +289,8 @@ async def _enroll_on_both(world: World, line: LineApiFake) -> None:  # noqa: F81
 
 async def test_mydata_is_a_file_and_a_summary_on_telegram_and_a_summary_on_line(
     world: World,
-    tg: FakeTelegram,  # noqa: F811
-    line: LineApiFake,  # noqa: F811
+    tg: FakeTelegram,
+    line: LineApiFake,
 ) -> None:
     await _enroll_on_both(world, line)
     await world.tg_say(STUDENT_TG, MINE[0])

@@ -20,29 +20,16 @@ from bot.config import load_settings
 from bot.db.models import InboxEvent
 from bot.web import MAX_BODY, SourceRateLimit, create_app
 from tests.conftest import PG_URL, _pg_async
-from tests.e2e.fixtures import line, line_server, make_world, telegram_server, tg  # noqa: F401
-from tests.e2e.world import LINE_SECRET, TG_SECRET, World, eventually, world_settings
-from tests.fakes.line_api import LineApiFake, sign, signed_body
-from tests.fakes.server import LocalServer
-from tests.fakes.telegram_api import FakeTelegram
+from tests.e2e.world import LINE_SECRET, TG_SECRET, World, eventually
+from tests.fakes.line_api import sign, signed_body
 
 MakeWorld = Callable[..., Awaitable[World]]
 TG_HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET, "Content-Type": "application/json"}
 
 
 @pytest.fixture
-async def world(
-    make_world: MakeWorld,  # noqa: F811
-    database_url: str,
-    tg: FakeTelegram,  # noqa: F811
-    line: LineApiFake,  # noqa: F811
-    telegram_server: tuple[LocalServer, Any],  # noqa: F811
-    line_server: tuple[LocalServer, Any],  # noqa: F811
-) -> World:
-    settings = world_settings(
-        database_url, telegram=telegram_server[0], webhook=True, line=line_server[0]
-    )
-    return await make_world(settings, tg=tg, line=line)
+def world(both_channels: World) -> World:
+    return both_channels
 
 
 def client_for(web: Any, source: str = "127.0.0.1") -> httpx.AsyncClient:
