@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from bot.clock import ManualClock
-from tests.e2e.world import LINE_TOKEN, TG_TOKEN, Swappable, World
+from tests.e2e.world import LINE_TOKEN, TG_TOKEN, World
 from tests.fakes.line_api import LineApiFake
-from tests.fakes.server import LocalServer
+from tests.fakes.server import LocalServer, Swappable
 from tests.fakes.telegram_api import FakeTelegram
 
 

@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot import admin
 from bot.bootstrap import App, build, start, stop
@@ -43,17 +42,6 @@ async def eventually(condition: Callable[[], bool], what: str = "condition") -> 
         if loop.time() > deadline:
             raise AssertionError(f"{what}: not met within {DEADLINE} s")
         await asyncio.sleep(0.01)
-
-
-class Swappable:
-    """One HTTP server for the session; each test plugs in its own fresh fake."""
-
-    def __init__(self) -> None:
-        self.app: ASGIApp | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.app is not None, "no fake plugged in"
-        await self.app(scope, receive, send)
 
 
 class World:

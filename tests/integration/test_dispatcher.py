@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from starlette.types import ASGIApp, Receive, Scope, Send
 from typer.testing import CliRunner
 
 from bot import admin, cli
@@ -27,7 +26,7 @@ from bot.engine.outbox_writer import enqueue
 from bot.engine.replies import Recipient, Reply
 from bot.scheduling.dispatcher import MAX_ATTEMPTS, OutboxDispatcher
 from tests.fakes.line_api import LineApiFake
-from tests.fakes.server import LocalServer
+from tests.fakes.server import LocalServer, Swappable
 from tests.fakes.telegram_api import FakeTelegram
 
 TG_TOKEN = "123456:TEST-dispatch-token"
@@ -36,17 +35,6 @@ TG_CHATS = ("1001", "1002", "1003")
 LINE_CHATS = ("U" + "a" * 32, "U" + "b" * 32)
 TIMEOUT = 1.0  # seconds per API call in these tests; a fake "slow" answer takes longer
 SLOW = 1.6
-
-
-class Swappable:
-    """One server for the module; each test plugs in its own fake."""
-
-    def __init__(self) -> None:
-        self.app: ASGIApp | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.app is not None
-        await self.app(scope, receive, send)
 
 
 class NoInbound:

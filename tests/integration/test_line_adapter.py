@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.channels.base import Delivery, Rejected, RetryLater, Unreachable
 from bot.channels.line import LineChannel
@@ -28,7 +27,7 @@ from tests.fakes.line_api import (
     sign,
     signed_body,
 )
-from tests.fakes.server import LocalServer, free_port
+from tests.fakes.server import LocalServer, Swappable, free_port
 
 SECRET = "test-channel-secret"
 TOKEN = "test-access-token"
@@ -53,33 +52,22 @@ class RecordingSink:
         return True
 
 
-class SwappableApp:
-    """One server for the module; each test plugs in a fresh fake (a server costs ~0.2 s)."""
-
-    def __init__(self) -> None:
-        self.app: ASGIApp | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.app is not None
-        await self.app(scope, receive, send)
-
-
 @pytest.fixture(scope="module")
-def shared() -> Iterator[tuple[LocalServer, SwappableApp]]:
-    app = SwappableApp()
+def shared() -> Iterator[tuple[LocalServer, Swappable]]:
+    app = Swappable()
     with LocalServer(app) as running:
         yield running, app
 
 
 @pytest.fixture
-def fake(shared: tuple[LocalServer, SwappableApp]) -> LineApiFake:
+def fake(shared: tuple[LocalServer, Swappable]) -> LineApiFake:
     fake = LineApiFake(access_token=TOKEN)
     shared[1].app = fake.app
     return fake
 
 
 @pytest.fixture
-def server(shared: tuple[LocalServer, SwappableApp], fake: LineApiFake) -> LocalServer:
+def server(shared: tuple[LocalServer, Swappable], fake: LineApiFake) -> LocalServer:
     return shared[0]
 
 

@@ -9,13 +9,12 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.channels.base import Delivery, Rejected, RetryLater, Unreachable
 from bot.channels.telegram import CommandMenu, TelegramChannel
 from bot.engine.events import Inbound, Kind
 from bot.engine.replies import Button, Document, Reply
-from tests.fakes.server import LocalServer
+from tests.fakes.server import LocalServer, Swappable
 from tests.fakes.telegram_api import MEDIA_KINDS, FakeTelegram
 
 TOKEN = "123456:TEST-secret-token"
@@ -71,26 +70,15 @@ def fake() -> FakeTelegram:
     return FakeTelegram(TOKEN)
 
 
-class CurrentFake:
-    """One HTTP server for the module, serving whichever fake the running test made."""
-
-    def __init__(self) -> None:
-        self.app: ASGIApp | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.app is not None
-        await self.app(scope, receive, send)
-
-
 @pytest.fixture(scope="module")
-def shared_server() -> Iterator[tuple[LocalServer, CurrentFake]]:
-    current = CurrentFake()
+def shared_server() -> Iterator[tuple[LocalServer, Swappable]]:
+    current = Swappable()
     with LocalServer(current) as running:
         yield running, current
 
 
 @pytest.fixture
-def server(fake: FakeTelegram, shared_server: tuple[LocalServer, CurrentFake]) -> LocalServer:
+def server(fake: FakeTelegram, shared_server: tuple[LocalServer, Swappable]) -> LocalServer:
     running, current = shared_server
     current.app = fake.app
     return running
