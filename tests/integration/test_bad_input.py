@@ -33,6 +33,13 @@ async def test_emoji_and_mixed_scripts_are_kept_byte_exact(harness: Harness) -> 
     assert stored == [text] and stored[0].encode() == text.encode()
 
 
+async def test_burmese_typed_in_zawgyi_is_stored_as_received(harness: Harness) -> None:
+    student_id = await _student_in_reflection(harness)
+    zawgyi = "ျမန္မာျပည္မွာ အလုပ္လုပ္ခ်င္တယ္"  # Zawgyi-encoded; not valid Unicode Burmese order
+    await harness.say("s1", zawgyi)
+    assert await _texts(harness, student_id) == [zawgyi]
+
+
 async def test_empty_text_is_refused_without_advancing(harness: Harness) -> None:
     student_id = await _student_in_reflection(harness)
     replies = await harness.say("s1", "   ")
