@@ -84,8 +84,9 @@ async def run_demo(
                 engine, name="Sato", locale=locale, is_admin=False
             )
 
-            async def say(role: str, line: str) -> None:
-                write(f"\n[{role}] {line}")
+            async def say(role: str, line: str, echo: bool = True) -> None:
+                if echo:  # typed lines are already on the screen
+                    write(f"\n[{role}] {line}")
                 await engine.receive(console.event(role, line, locale_hint=locale))
                 await engine.drain()
 
@@ -94,7 +95,7 @@ async def run_demo(
             await say("student", f"/start {invite}")
             if script is not None:
                 for role, line in script:
-                    await say(role, line)
+                    await say(role, line, False)
             elif read is not None:
                 await _interactive(say, read, write)
             built = await admin.digest(engine, counselor_id=counselor_id, since=None)
@@ -107,7 +108,7 @@ async def run_demo(
 
 
 async def _interactive(
-    say: Callable[[str, str], Awaitable[None]],
+    say: Callable[[str, str, bool], Awaitable[None]],
     read: Callable[[str], Awaitable[str | None]],
     write: Callable[[str], None],
 ) -> None:
@@ -128,7 +129,7 @@ async def _interactive(
         elif line.strip() in (":c", ":counselor"):
             role = "counselor"
         elif line.strip():
-            await say(role, line)
+            await say(role, line, False)
 
 
 async def read_line(prompt: str) -> str | None:

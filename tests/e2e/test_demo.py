@@ -53,3 +53,33 @@ def test_a_broken_script_is_one_clear_line(tmp_path: Path) -> None:
     result = _demo("--script", str(script), cwd=tmp_path)
     assert result.returncode == 2
     assert "line 1" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+async def test_interactive_demo_switches_roles_and_quits_with_the_digest() -> None:
+    from bot.demo import run_demo
+
+    typed = iter(
+        [
+            "1",
+            "1",
+            ":c",
+            "/session",
+            "1",
+            "1",
+            "13",
+            ":s",
+            "1",
+            "I want to choose for myself.",
+            ":q",
+        ]
+    )
+    shown: list[str] = []
+
+    async def read(prompt: str) -> str | None:
+        return next(typed, None)
+
+    assert await run_demo(locale="en", script=None, write=shown.append, read=read) == 0
+    screen = "\n".join(shown)
+    digest = screen.split("=" * 60, 1)[1]
+    assert "I want to choose for myself." in digest
+    assert "[student] I want to choose for myself." not in screen  # typed lines are not echoed
