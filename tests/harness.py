@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot import admin
@@ -12,6 +12,7 @@ from bot.bootstrap import App, build, start, stop
 from bot.channels.base import Delivery, Limits, RetryLater
 from bot.clock import ManualClock
 from bot.config import load_settings
+from bot.db.uow import Database
 from bot.engine.events import Inbound, Kind, parse_command
 from bot.engine.replies import Reply
 from handlers import followups
@@ -148,3 +149,27 @@ class Harness:
         for job in (followups.expire_runs, followups.start_due_runs, followups.send_reminders):
             await self.engine.run_job(job)
         await self.app.dispatcher.tick()
+
+
+async def seed_consented_students(
+    db: Database, now: datetime, chats: dict[str, tuple[str, ...]]
+) -> tuple[int, dict[str, int]]:
+    """A counselor and one consented student per chat id ({channel: chats}).
+    Returns the counselor's id and the students' ids by chat."""
+    students: dict[str, int] = {}
+    async with db.uow() as uow:
+        counselor = await uow.counselors.add(
+            name="Sato", locale="en", timezone="Asia/Tokyo", is_admin=False, now=now
+        )
+        for channel, channel_chats in chats.items():
+            for chat in channel_chats:
+                student = await uow.students.add(
+                    counselor_id=counselor.id, label=chat, locale="en", timezone="UTC", now=now
+                )
+                student.consent = "given"
+                await uow.accounts.add(
+                    channel=channel, external_id=chat, chat_id=chat, now=now, student_id=student.id
+                )
+                students[chat] = student.id
+        await uow.commit()
+        return counselor.id, students

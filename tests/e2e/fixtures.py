@@ -12,22 +12,18 @@ import pytest
 from bot.clock import ManualClock
 from tests.e2e.world import LINE_TOKEN, TG_TOKEN, World
 from tests.fakes.line_api import LineApiFake
-from tests.fakes.server import LocalServer, Swappable
+from tests.fakes.server import LocalServer, Swappable, serve_swappable
 from tests.fakes.telegram_api import FakeTelegram
 
 
 @pytest.fixture(scope="session")
 def telegram_server() -> Iterator[tuple[LocalServer, Swappable]]:
-    holder = Swappable()
-    with LocalServer(holder) as running:
-        yield running, holder
+    yield from serve_swappable()
 
 
 @pytest.fixture(scope="session")
 def line_server() -> Iterator[tuple[LocalServer, Swappable]]:
-    holder = Swappable()
-    with LocalServer(holder) as running:
-        yield running, holder
+    yield from serve_swappable()
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from bot.engine.replies import Recipient, Reply
 from tests.fakes.line_api import LineApiFake
 from tests.fakes.server import LocalServer
 from tests.fakes.telegram_api import FakeTelegram
+from tests.harness import seed_consented_students
 
 pytestmark = pytest.mark.slow
 
@@ -246,24 +247,9 @@ async def _seed(scene: Scene) -> None:
     """A counselor, three students on each channel, numbered messages queued for each, and
     a session whose reflection falls due a second later (for the process to start)."""
     engine = scene.app.engine
-    students: dict[str, int] = {}
-    async with scene.app.db.uow() as uow:
-        now = engine.clock.now()
-        counselor = await uow.counselors.add(
-            name="Sato", locale="en", timezone="Asia/Tokyo", is_admin=False, now=now
-        )
-        for channel, chats in (("telegram", TG_CHATS), ("line", LINE_CHATS)):
-            for chat in chats:
-                student = await uow.students.add(
-                    counselor_id=counselor.id, label=chat, locale="en", timezone="UTC", now=now
-                )
-                student.consent = "given"
-                await uow.accounts.add(
-                    channel=channel, external_id=chat, chat_id=chat, now=now, student_id=student.id
-                )
-                students[chat] = student.id
-        await uow.commit()
-        counselor_id = counselor.id
+    counselor_id, students = await seed_consented_students(
+        scene.app.db, engine.clock.now(), {"telegram": TG_CHATS, "line": LINE_CHATS}
+    )
     for chat, student_id in students.items():
         scene.numbered[chat] = [f"message {i} for {chat[:5]}" for i in range(1, NUMBERED + 1)]
         for text in scene.numbered[chat]:  # one row each

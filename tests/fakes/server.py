@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from types import TracebackType
 
 import uvicorn
@@ -58,3 +59,10 @@ class Swappable:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert self.app is not None, "no fake plugged in"
         await self.app(scope, receive, send)
+
+
+def serve_swappable() -> Iterator[tuple[LocalServer, Swappable]]:
+    """For a module- or session-scoped fixture: `yield from serve_swappable()`."""
+    holder = Swappable()
+    with LocalServer(holder) as running:
+        yield running, holder

@@ -28,6 +28,7 @@ from bot.scheduling.dispatcher import MAX_ATTEMPTS, OutboxDispatcher
 from tests.fakes.line_api import LineApiFake
 from tests.fakes.server import LocalServer, Swappable
 from tests.fakes.telegram_api import FakeTelegram
+from tests.harness import seed_consented_students
 
 TG_TOKEN = "123456:TEST-dispatch-token"
 LINE_TOKEN = "test-access-token"
@@ -133,22 +134,10 @@ async def make_world(
     app = build(settings, clock=clock, channels={"telegram": telegram, "line": line})
     await start(app, with_scheduler=False)
     world = World(app, clock, tg_fake, line_fake)
-    async with app.db.uow() as uow:
-        now = clock.now()
-        counselor = await uow.counselors.add(
-            name="Sato", locale="en", timezone="Asia/Tokyo", is_admin=False, now=now
-        )
-        for channel, chats in (("telegram", TG_CHATS), ("line", LINE_CHATS)):
-            for chat in chats:
-                student = await uow.students.add(
-                    counselor_id=counselor.id, label=chat, locale="en", timezone="UTC", now=now
-                )
-                student.consent = "given"
-                await uow.accounts.add(
-                    channel=channel, external_id=chat, chat_id=chat, now=now, student_id=student.id
-                )
-                world.students[chat] = student.id
-        await uow.commit()
+    _, students = await seed_consented_students(
+        app.db, clock.now(), {"telegram": TG_CHATS, "line": LINE_CHATS}
+    )
+    world.students.update(students)
     return world
 
 

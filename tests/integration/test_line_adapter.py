@@ -27,7 +27,7 @@ from tests.fakes.line_api import (
     sign,
     signed_body,
 )
-from tests.fakes.server import LocalServer, Swappable, free_port
+from tests.fakes.server import LocalServer, Swappable, free_port, serve_swappable
 
 SECRET = "test-channel-secret"
 TOKEN = "test-access-token"
@@ -54,9 +54,7 @@ class RecordingSink:
 
 @pytest.fixture(scope="module")
 def shared() -> Iterator[tuple[LocalServer, Swappable]]:
-    app = Swappable()
-    with LocalServer(app) as running:
-        yield running, app
+    yield from serve_swappable()
 
 
 @pytest.fixture

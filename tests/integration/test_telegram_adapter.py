@@ -14,7 +14,7 @@ from bot.channels.base import Delivery, Rejected, RetryLater, Unreachable
 from bot.channels.telegram import CommandMenu, TelegramChannel
 from bot.engine.events import Inbound, Kind
 from bot.engine.replies import Button, Document, Reply
-from tests.fakes.server import LocalServer, Swappable
+from tests.fakes.server import LocalServer, Swappable, serve_swappable
 from tests.fakes.telegram_api import MEDIA_KINDS, FakeTelegram
 
 TOKEN = "123456:TEST-secret-token"
@@ -72,9 +72,7 @@ def fake() -> FakeTelegram:
 
 @pytest.fixture(scope="module")
 def shared_server() -> Iterator[tuple[LocalServer, Swappable]]:
-    current = Swappable()
-    with LocalServer(current) as running:
-        yield running, current
+    yield from serve_swappable()
 
 
 @pytest.fixture
