@@ -28,7 +28,7 @@ test: $(VENV)/.installed-dev  ## the whole suite (PostgreSQL too when FURIKAERI_
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev  ## throughput of the engine and the outbox, printed, never asserted
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m benchmarks
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -1,6 +1,6 @@
-"""`make bench`: how fast the engine handles answers and the outbox sends them.
+"""How fast the engine handles answers and the outbox sends them.
 
-Prints numbers; asserts nothing. Runs on a temporary SQLite database (and PostgreSQL too
+Measures; asserts nothing. Runs on a temporary SQLite database (and PostgreSQL too
 when FURIKAERI_TEST_DATABASE_URL is set), with a channel that only counts.
 """
 
@@ -13,7 +13,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.i18n import set_strict
 from tests.harness import Harness
 
 STUDENTS = 20
@@ -47,18 +46,19 @@ async def bench(url: str) -> dict[str, float]:
         burst = time.perf_counter() - started
         total_answers = STUDENTS * ANSWERS_EACH
         return {
-            "sessions logged per s": STUDENTS / sessions,
-            "answers handled per s (one at a time)": total_answers / answering,
-            "answer round trip p50 ms": statistics.median(latencies) * 1000,
-            "answer round trip p95 ms": statistics.quantiles(latencies, n=20)[18] * 1000,
-            "burst of answers handled per s": STUDENTS / burst,
+            "sessions_per_s": STUDENTS / sessions,
+            "answers_one_at_a_time_per_s": total_answers / answering,
+            "answer_round_trip_p50_ms": statistics.median(latencies) * 1000,
+            "answer_round_trip_p95_ms": statistics.quantiles(latencies, n=20)[18] * 1000,
+            "burst_answers_per_s": STUDENTS / burst,
         }
     finally:
         await harness.close()
 
 
-def main() -> None:
-    set_strict(True)
+def run() -> dict[str, float]:
+    """The figures on SQLite, and on PostgreSQL too when FURIKAERI_TEST_DATABASE_URL is set."""
+    figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         targets = {"sqlite": f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"}
         if os.environ.get("FURIKAERI_TEST_DATABASE_URL"):
@@ -70,12 +70,7 @@ def main() -> None:
                 databases = _pg_database(_pg_async(url))
                 url = next(databases)
             results = asyncio.run(bench(url))
-            print(f"\n{name}: {STUDENTS} students, {ANSWERS_EACH} answers each")
-            for label, value in results.items():
-                print(f"  {label:40s} {value:10.1f}")
+            figures.update({f"engine_{key}_{name}": value for key, value in results.items()})
             if name == "postgresql":
                 next(databases, None)
-
-
-if __name__ == "__main__":
-    main()
+    return figures

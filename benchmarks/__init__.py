@@ -1,0 +1,1 @@
+"""`make bench`: measurements printed and written to benchmarks/results.json, never asserted."""
