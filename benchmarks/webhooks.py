@@ -1,0 +1,170 @@
+"""Webhook intake: how many signed webhooks per second `furikaeri run` accepts, as a share
+of a bare endpoint on the same stack (Starlette on uvicorn, signature check, 200) measured
+in the same run. Both are real processes; the chat APIs are the fakes from tests/fakes.
+
+Keys: inbound_vs_bare_line, inbound_vs_bare_telegram (and the rates behind them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+from tests.fakes.line_api import LineApiFake, line_event_text, signed_body
+from tests.fakes.server import LocalServer, free_port
+from tests.fakes.telegram_api import SECRET_HEADER, FakeTelegram
+
+REQUESTS = 1500
+CONCURRENCY = 16
+SENDERS = 50
+ROOT = Path(__file__).resolve().parents[1]
+TG_TOKEN = "123456:BENCH-telegram-token"
+TG_SECRET = "bench-webhook-secret"
+LINE_SECRET = "bench-line-channel-secret"
+LINE_TOKEN = "bench-line-access-token"
+STARTUP_SECONDS = 60
+
+
+def _line_requests(count: int) -> list[tuple[bytes, dict[str, str]]]:
+    requests = []
+    for n in range(count):
+        user = f"U{n % SENDERS:032x}"
+        requests.append(signed_body([line_event_text(user, f"answer {n}")], LINE_SECRET))
+    return requests
+
+
+def _telegram_requests(tg: FakeTelegram, count: int) -> list[tuple[bytes, dict[str, str]]]:
+    ids = itertools.count(1)
+    requests = []
+    for n in range(count):
+        update = tg.text_update(10_000 + n % SENDERS, f"answer {n}", update_id=next(ids))
+        body = json.dumps(update).encode()
+        requests.append((body, {"Content-Type": "application/json", SECRET_HEADER: TG_SECRET}))
+    return requests
+
+
+async def _blast(url: str, requests: list[tuple[bytes, dict[str, str]]]) -> tuple[float, int]:
+    """POST every request, CONCURRENCY at a time: accepted (200) per second, and how many
+    were not accepted (a rate limit or an error)."""
+    queue = list(reversed(requests))
+    failures = 0
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        nonlocal failures
+        while queue:
+            body, headers = queue.pop()
+            async with session.post(url, data=body, headers=headers) as response:
+                await response.read()
+                failures += response.status != 200
+
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(CONCURRENCY)))
+        elapsed = time.perf_counter() - started
+    return (len(requests) - failures) / elapsed, failures
+
+
+async def _wait_healthy(url: str, process: subprocess.Popen[bytes], path: str) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{path} exited with {process.returncode}")
+            try:
+                async with session.get(url + path) as response:
+                    if response.status in (200, 404, 405):
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"{url} did not start")
+
+
+def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FURIKAERI_")}
+    return subprocess.Popen(
+        [sys.executable, *args],
+        env={**clean, "PYTHONPATH": str(ROOT), **env},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+async def _measure(tmp: Path) -> dict[str, float]:
+    tg, line = FakeTelegram(TG_TOKEN), LineApiFake(access_token=LINE_TOKEN)
+    figures: dict[str, float] = {}
+    with LocalServer(tg.app) as tg_server, LocalServer(line.app) as line_server:
+        bare_port = free_port()
+        bare = _start(
+            ["-m", "benchmarks.bare_endpoint", str(bare_port), LINE_SECRET, TG_SECRET], {}
+        )
+        try:
+            bare_url = f"http://127.0.0.1:{bare_port}"
+            await _wait_healthy(bare_url, bare, "/webhook/line")
+            for name, requests in (
+                ("line", _line_requests(REQUESTS)),
+                ("telegram", _telegram_requests(tg, REQUESTS)),
+            ):
+                rate, _ = await _blast(f"{bare_url}/webhook/{name}", requests)
+                figures[f"bare_{name}_per_s"] = rate
+        finally:
+            _stop(bare)
+
+        port = free_port()
+        bot = _start(
+            ["-m", "bot.cli", "run"],
+            {
+                "FURIKAERI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'bench.db'}",
+                "FURIKAERI_DEFAULT_LOCALE": "en",
+                "FURIKAERI_HTTP_PORT": str(port),
+                "FURIKAERI_TELEGRAM_TOKEN": TG_TOKEN,
+                "FURIKAERI_TELEGRAM_API_URL": f"{tg_server.url}/bot",
+                "FURIKAERI_TELEGRAM_WEBHOOK_URL": "https://furikaeri.example.ac.jp/webhook/telegram",
+                "FURIKAERI_TELEGRAM_WEBHOOK_SECRET": TG_SECRET,
+                "FURIKAERI_LINE_CHANNEL_SECRET": LINE_SECRET,
+                "FURIKAERI_LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN,
+                "FURIKAERI_LINE_API_URL": line_server.url,
+            },
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            await _wait_healthy(url, bot, "/healthz")
+            for name, requests in (
+                ("line", _line_requests(REQUESTS)),
+                ("telegram", _telegram_requests(tg, REQUESTS)),
+            ):
+                rate, refused = await _blast(f"{url}/webhook/{name}", requests)
+                figures[f"furikaeri_{name}_per_s"] = rate
+                figures[f"furikaeri_{name}_refused"] = refused
+        finally:
+            _stop(bot)
+    for name in ("line", "telegram"):
+        figures[f"inbound_vs_bare_{name}"] = (
+            figures[f"furikaeri_{name}_per_s"] / figures[f"bare_{name}_per_s"]
+        )
+    return figures
+
+
+def run() -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        return asyncio.run(_measure(Path(tmp)))
