@@ -11,12 +11,12 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot import admin
 from bot.bootstrap import build, start, stop
 from bot.channels.console import ConsoleChannel
 from bot.config import load_settings
-from bot.digest_render import render_text
 from bot.i18n import translator
+from handlers import admin
+from handlers.digest.render import render_text
 
 # A scripted conversation: (who, what they type). "[n]" presses button n of the last keyboard.
 ANSWERS = {

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.db.models import Counselor, Student
-from bot.digest import Digest, build_digest
 from bot.engine.core import Engine
 from bot.engine.outbox_writer import enqueue
-from bot.export import student_export
 from handlers import counselor as counselor_handlers
+from handlers.digest.build import Digest, build_digest
+from handlers.export import student_export
 from handlers.privacy import forget_student
 
 
