@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from apscheduler.executors.asyncio import AsyncIOExecutor
@@ -22,7 +23,8 @@ from bot.engine.core import Engine
 from bot.i18n import SHIPPED_LOCALES
 from bot.prompts import PromptBook, load_prompts
 from bot.scheduling.dispatcher import OutboxDispatcher
-from bot.scheduling.jobs import register_jobs
+from bot.scheduling.jobs import Tick, register_jobs
+from handlers import digest_push, followups, retention
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,7 @@ def build(
 def _channels_from(settings: Settings, engine: Engine) -> dict[str, Channel]:
     channels: dict[str, Channel] = {}
     if settings.telegram_token is not None:
-        from bot.channels.telegram import TelegramChannel
+        from bot.channels.telegram import TelegramChannel  # lazy: PTB loads only if configured
 
         secret = settings.telegram_webhook_secret
         channels["telegram"] = TelegramChannel(
@@ -91,7 +93,7 @@ def _channels_from(settings: Settings, engine: Engine) -> dict[str, Channel]:
             request_timeout=settings.api_timeout,
         )
     if settings.line_channel_secret is not None and settings.line_channel_access_token is not None:
-        from bot.channels.line import LineChannel
+        from bot.channels.line import LineChannel  # lazy: line-bot-sdk loads only if configured
 
         channels["line"] = LineChannel(
             channel_secret=settings.line_channel_secret.get_secret_value(),
@@ -118,8 +120,33 @@ async def start(app: App, *, migrate: bool = True, with_scheduler: bool = True) 
     if with_scheduler:
         app.jobs = _FinishingExecutor()
         app.scheduler = AsyncIOScheduler(timezone="UTC", executors={"default": app.jobs})
-        register_jobs(app.scheduler, app)
+        register_jobs(app.scheduler, scheduled_jobs(app))
         app.scheduler.start()
+
+
+def scheduled_jobs(app: App) -> list[Tick]:
+    """The clock ticks: what runs, and how often. Each one reads its work from the database."""
+    engine = app.engine
+
+    async def run_followups() -> None:
+        # Expire, then start, then remind: an expired run makes room for the next one.
+        # Each step is its own unit of work.
+        for job in (followups.expire_runs, followups.start_due_runs, followups.send_reminders):
+            await engine.run_job(job)
+
+    async def push_digests() -> None:
+        await engine.run_job(digest_push.push_digests)
+
+    async def purge() -> None:
+        await engine.run_job(retention.purge)
+
+    return [
+        # The start sends what is due itself, so the dispatcher's first tick can wait.
+        Tick("dispatch", timedelta(seconds=5), app.dispatcher.tick, at_start=False),
+        Tick("followups", timedelta(seconds=60), run_followups),
+        Tick("digest_push", timedelta(seconds=60), push_digests),
+        Tick("retention", timedelta(hours=24), purge),
+    ]
 
 
 async def stop(app: App) -> None:
@@ -146,7 +173,7 @@ async def register_telegram_menus(app: App) -> None:
 
     A menu that cannot be set is logged and skipped: the bot works without it.
     """
-    from bot.channels.telegram import CommandMenu, menu_language
+    from bot.channels.telegram import CommandMenu, menu_language  # lazy: PTB only when used
 
     channel = app.channels["telegram"]
     wanted: list[CommandMenu] = []

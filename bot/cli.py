@@ -6,15 +6,21 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
+from bot.bootstrap import build
 from bot.config import Settings, settings_or_exit
-from bot.i18n import SHIPPED_LOCALES, translator
+from bot.db.migrate import upgrade
+from bot.demo import AdminSteps, builtin_script, parse_script, read_line, run_demo
+from bot.engine.core import Engine
+from bot.i18n import SHIPPED_LOCALES, set_strict, translator
 from bot.logs import secrets_of
 from bot.logs import setup as setup_logging
+from bot.runner import serve
 from handlers import admin
 from handlers.digest.build import parse_since
 from handlers.digest.render import render_csv, render_json, render_text
@@ -42,9 +48,6 @@ def _settings() -> Settings:
 
 def _with_engine(work: Callable[[Any], Awaitable[T]]) -> T:
     """Build the app without channels, migrate, run `work(engine)`, close."""
-    from bot.bootstrap import build
-    from bot.db.migrate import upgrade
-
     settings = _settings()
 
     async def main() -> T:
@@ -141,8 +144,6 @@ def digest(
     as_json: JsonFlag = False,
 ) -> None:
     """Print what the counselor's students wrote."""
-    from datetime import UTC, datetime
-
     fmt = "json" if as_json else fmt
     if fmt not in ("text", "csv", "json"):
         typer.echo("furikaeri: --format must be text, csv or json", err=True)
@@ -220,8 +221,6 @@ def outbox_retry(as_json: JsonFlag = False) -> None:
 @app.command()
 def run() -> None:
     """Serve the configured channels (Telegram, LINE) with webhooks and schedules."""
-    from bot.runner import serve
-
     settings = _settings()
     if not (settings.telegram_enabled or settings.line_enabled):
         typer.echo(
@@ -240,9 +239,6 @@ def demo(
     locale: Annotated[str, typer.Option(help="Language of the demo.")] = "en",
 ) -> None:
     """Play counselor and student in the terminal, on a temporary database."""
-    from bot.demo import builtin_script, parse_script, read_line, run_demo
-    from bot.i18n import set_strict
-
     if locale not in SHIPPED_LOCALES:
         typer.echo(f"furikaeri: --locale must be one of {', '.join(SHIPPED_LOCALES)}", err=True)
         raise typer.Exit(2)
@@ -258,7 +254,25 @@ def demo(
             raise typer.Exit(2) from None
     elif not sys.stdin.isatty():
         lines = builtin_script(locale)
-    raise typer.Exit(asyncio.run(run_demo(locale=locale, script=lines, read=read_line)))
+    raise typer.Exit(
+        asyncio.run(run_demo(locale=locale, script=lines, admin=demo_admin(), read=read_line))
+    )
+
+
+def demo_admin() -> AdminSteps:
+    """The admin's part in the demo, from the same use cases the commands above run."""
+
+    async def add_counselor(engine: Engine, name: str, locale: str) -> tuple[int, str]:
+        return await admin.add_counselor(engine, name=name, locale=locale, is_admin=False)
+
+    async def create_invite(engine: Engine, counselor_id: int, label: str) -> str:
+        return await admin.create_invite(engine, counselor_id=counselor_id, label=label)
+
+    async def digest_text(engine: Engine, counselor_id: int, locale: str) -> list[str]:
+        built = await admin.digest(engine, counselor_id=counselor_id, since=None)
+        return render_text(built, translator(locale), max_len=100_000)
+
+    return AdminSteps(add_counselor, create_invite, digest_text)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.db.models import InboxEvent
 from bot.db.uow import Database, UnitOfWork
 from bot.engine.context import Context
 from bot.engine.events import Inbound
@@ -135,8 +136,6 @@ class Engine:
 
     async def _mark_failed(self, row_id: int) -> None:
         async with self.db.uow() as uow:
-            from bot.db.models import InboxEvent
-
             row = await uow.session.get(InboxEvent, row_id)
             if row is not None:
                 await uow.inbox.finish(row, now=self.clock.now(), failed=True)
