@@ -20,8 +20,8 @@ from bot.engine.core import Engine
 
 @dataclass(frozen=True)
 class AdminSteps:
-    """What the demo does as the admin. They are features, so bot/cli.py hands them in:
-    bot/ never imports handlers/."""
+    """What the demo does as the admin. These are features, so bot/cli.py hands them in
+    (the framework stays below the features: see [tool.importlinter] in pyproject.toml)."""
 
     add_counselor: Callable[[Engine, str, str], Awaitable[tuple[int, str]]]  # name, locale
     create_invite: Callable[[Engine, int, str], Awaitable[str]]  # counselor id, label
