@@ -109,8 +109,16 @@ def invite(
     as_json: JsonFlag = False,
 ) -> None:
     """Create a single-use invite code for a new student of this counselor."""
-    code = _with_engine(lambda e: admin.create_invite(e, counselor_id=counselor, label=name))
-    _out({"invite_code": code}, as_json, f"invite code: {code}\nThe student sends: /start {code}")
+
+    async def work(engine: Engine) -> tuple[str, str | None]:
+        code = await admin.create_invite(engine, counselor_id=counselor, label=name)
+        return code, admin.join_link(engine, code)
+
+    code, link = _with_engine(work)
+    text = f"invite code: {code}\nThe student sends: /start {code}"
+    if link:
+        text += f"\nor opens: {link}"
+    _out({"invite_code": code, "link": link}, as_json, text)
 
 
 @app.command()

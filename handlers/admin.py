@@ -70,6 +70,12 @@ async def create_invite(engine: Engine, *, counselor_id: int, label: str) -> str
         return code
 
 
+def join_link(engine: Engine, code: str) -> str | None:
+    """The Telegram link that opens the bot with this code (when the bot's username is set)."""
+    template = engine.links.get("telegram")
+    return template.format(code=code) if template else None
+
+
 async def list_students(engine: Engine, *, counselor_id: int) -> list[dict[str, Any]]:
     async with engine.db.uow() as uow:
         counselor = await _counselor(uow, counselor_id)

@@ -45,7 +45,8 @@ class Engine:
         self.prompts = prompts
         self.settings = settings
         self.clock = clock
-        self.links = links or {}
+        # The very dict given: bootstrap fills it after the channels are built.
+        self.links = {} if links is None else links
         self.sender: Sender | None = None
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # sender -> (lock, users)
         self._tasks: set[asyncio.Task[None]] = set()
