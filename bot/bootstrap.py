@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade
 from bot.db.uow import Database
-from bot.engine.core import Engine
+from bot.engine.core import Engine, EventHandler
 from bot.i18n import SHIPPED_LOCALES
 from bot.prompts import PromptBook, load_prompts
 from bot.scheduling.dispatcher import OutboxDispatcher
@@ -56,15 +56,17 @@ def build(
     clock: Clock | None = None,
     channels: dict[str, Channel] | None = None,
     prompts: PromptBook | None = None,
+    handle: EventHandler = handlers.handle,
 ) -> App:
     """Wire database, engine, channels and dispatcher. Channels come from the settings
-    unless given (the demo passes its console)."""
+    unless given (the demo passes its console); events go to the features' router unless
+    another handler is given (tests wrap it to make it fail)."""
     clock = clock or SystemClock()
     prompts = prompts or load_prompts(schedule_file=settings.schedule_file)
     db = Database(create_engine(settings.database_url))
     links: dict[str, str] = {}
     engine = Engine(
-        db=db, handle=handlers.handle, prompts=prompts, settings=settings, clock=clock, links=links
+        db=db, handle=handle, prompts=prompts, settings=settings, clock=clock, links=links
     )
     if channels is None:
         channels = _channels_from(settings, engine)
@@ -146,6 +148,8 @@ def scheduled_jobs(app: App) -> list[Tick]:
         Tick("followups", timedelta(seconds=60), run_followups),
         Tick("digest_push", timedelta(seconds=60), push_digests),
         Tick("retention", timedelta(hours=24), purge),
+        # Events the admin queued again (`furikaeri inbox retry`), or left by a failed task.
+        Tick("inbox", timedelta(seconds=60), engine.process_pending, at_start=False),
     ]
 
 

@@ -31,9 +31,11 @@ app = typer.Typer(
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 counselor_app = typer.Typer(no_args_is_help=True, help="Counselors (admin only).")
 outbox_app = typer.Typer(invoke_without_command=True, help="Messages waiting to be sent.")
+inbox_app = typer.Typer(invoke_without_command=True, help="Events failed or waiting to be handled.")
 app.add_typer(db_app, name="db")
 app.add_typer(counselor_app, name="counselor")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(inbox_app, name="inbox")
 
 T = TypeVar("T")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -224,6 +226,47 @@ def outbox_retry(as_json: JsonFlag = False) -> None:
     """Queue failed messages again; the running bot sends them."""
     n = _with_engine(admin.outbox_retry)
     _out({"requeued": n}, as_json, f"{n} message(s) queued again")
+
+
+def _age(seconds: int) -> str:
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@inbox_app.callback()
+def inbox(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Events whose handling failed, and those waiting to be handled (never their text)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    status = _with_engine(admin.inbox_status)
+    counts = status["counts"]
+    lines = [f"failed: {counts['failed']}", f"pending: {counts['pending']}"]
+    for row in status["events"]:
+        error = f": {row['error']}" if row["error"] else ""
+        lines.append(
+            f"  #{row['id']} {row['channel']} {row['kind'] or '-'} {row['status']}, "
+            f"{_age(row['age_seconds'])} old, {row['attempts']} attempt(s){error}"
+        )
+    if counts["failed"]:
+        lines.append("Handle them again with: furikaeri inbox retry [ID]")
+    _out(status, as_json, "\n".join(lines))
+
+
+@inbox_app.command("retry")
+def inbox_retry(
+    event: Annotated[int | None, typer.Argument(help="One event's id (default: all).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Queue failed events again; the running bot handles them within a minute."""
+    ids = _with_engine(lambda e: admin.inbox_retry(e, event_id=event))
+    _out(
+        {"requeued": ids},
+        as_json,
+        f"{len(ids)} event(s) queued again; the running bot handles them within a minute "
+        "(or at its next start)",
+    )
 
 
 @app.command()

@@ -211,3 +211,43 @@ async def outbox_retry(engine: Engine) -> int:
         await uow.audit.record(at=engine.clock.now(), actor="cli", action="outbox.retried", rows=n)
         await uow.commit()
         return n
+
+
+async def inbox_status(engine: Engine) -> dict[str, Any]:
+    """Failed and pending events: id, channel, kind, status, age, attempts and the error's
+    type. Never what anyone wrote."""
+    async with engine.db.uow() as uow:
+        now = engine.clock.now()
+        counts = await uow.inbox.unhandled_counts()
+        events = [
+            {
+                "id": row.id,
+                "channel": row.channel,
+                "kind": row.payload["kind"] if row.payload is not None else None,
+                "status": row.status,
+                "age_seconds": int((now - row.received_at).total_seconds()),
+                "attempts": row.attempts,
+                "error": row.last_error or None,
+                "retryable": row.status == "failed" and row.payload is not None,
+                "received_at": row.received_at.isoformat(),
+            }
+            for row in await uow.inbox.unhandled()
+        ]
+        return {
+            "counts": {"failed": counts.get("failed", 0), "pending": counts.get("pending", 0)},
+            "events": events,
+        }
+
+
+async def inbox_retry(engine: Engine, *, event_id: int | None = None) -> list[int]:
+    """Queue failed events again (one, or all); the running bot handles them on its next
+    tick, or at its next start."""
+    async with engine.db.uow() as uow:
+        ids = await uow.inbox.retry_failed(event_id)
+        if event_id is not None and not ids:
+            raise AdminError(f"no failed event with id {event_id} that can be retried")
+        await uow.audit.record(
+            at=engine.clock.now(), actor="cli", action="inbox.retried", rows=len(ids)
+        )
+        await uow.commit()
+        return ids

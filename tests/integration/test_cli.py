@@ -43,6 +43,8 @@ def test_every_command_has_help() -> None:
         ["run", "--help"],
         ["demo", "--help"],
         ["outbox", "--help"],
+        ["inbox", "--help"],
+        ["inbox", "retry", "--help"],
         ["export", "--help"],
         ["forget", "--help"],
     ):
