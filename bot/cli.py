@@ -261,12 +261,13 @@ def inbox_retry(
 ) -> None:
     """Queue failed events again; the running bot handles them within a minute."""
     ids = _with_engine(lambda e: admin.inbox_retry(e, event_id=event))
-    _out(
-        {"requeued": ids},
-        as_json,
+    text = (
         f"{len(ids)} event(s) queued again; the running bot handles them within a minute "
-        "(or at its next start)",
+        "(or at its next start)"
+        if ids
+        else "no failed events to retry"
     )
+    _out({"requeued": ids}, as_json, text)
 
 
 @app.command()

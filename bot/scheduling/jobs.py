@@ -2,9 +2,9 @@
 
 The jobs live in APScheduler's memory store, so nothing about them survives a restart,
 and nothing needs to: a tick finds what is due in the database, including what fell due
-while the process was down. That is why every job (but the dispatcher, which the start
-runs itself) also runs once right at start, and why a late tick is never skipped
-(misfire_grace_time=None) but runs once (coalesce).
+while the process was down. That is why a job also runs once right at start (unless the
+start does that work itself: sending, pending events), and why a late tick is never
+skipped (misfire_grace_time=None) but runs once (coalesce).
 
 Which jobs there are is not this module's business: the composition root
 (bot/bootstrap.py) hands it the table, because the jobs are features (handlers/).
