@@ -25,15 +25,17 @@ demo: $(VENV)/.installed  ## the whole loop in this terminal, on a temporary SQL
 test: $(VENV)/.installed-dev  ## the whole suite (PostgreSQL too when FURIKAERI_TEST_DATABASE_URL is set)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev  ## throughput of the engine and the outbox, printed, never asserted
 	$(BIN)/python -m benchmarks
 
-lint: $(VENV)/.installed-dev
+lint: $(VENV)/.installed-dev  ## ruff, format check, mypy, import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from apscheduler.executors.asyncio import AsyncIOExecutor
@@ -18,11 +19,12 @@ from bot.config import Settings
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade
 from bot.db.uow import Database
-from bot.engine.core import Engine
+from bot.engine.core import Engine, EventHandler
 from bot.i18n import SHIPPED_LOCALES
 from bot.prompts import PromptBook, load_prompts
 from bot.scheduling.dispatcher import OutboxDispatcher
-from bot.scheduling.jobs import register_jobs
+from bot.scheduling.jobs import Tick, register_jobs
+from handlers import digest_push, followups, retention
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +56,17 @@ def build(
     clock: Clock | None = None,
     channels: dict[str, Channel] | None = None,
     prompts: PromptBook | None = None,
+    handle: EventHandler = handlers.handle,
 ) -> App:
     """Wire database, engine, channels and dispatcher. Channels come from the settings
-    unless given (the demo passes its console)."""
+    unless given (the demo passes its console); events go to the features' router unless
+    another handler is given (tests wrap it to make it fail)."""
     clock = clock or SystemClock()
     prompts = prompts or load_prompts(schedule_file=settings.schedule_file)
     db = Database(create_engine(settings.database_url))
     links: dict[str, str] = {}
     engine = Engine(
-        db=db, handle=handlers.handle, prompts=prompts, settings=settings, clock=clock, links=links
+        db=db, handle=handle, prompts=prompts, settings=settings, clock=clock, links=links
     )
     if channels is None:
         channels = _channels_from(settings, engine)
@@ -78,7 +82,7 @@ def build(
 def _channels_from(settings: Settings, engine: Engine) -> dict[str, Channel]:
     channels: dict[str, Channel] = {}
     if settings.telegram_token is not None:
-        from bot.channels.telegram import TelegramChannel
+        from bot.channels.telegram import TelegramChannel  # lazy: PTB loads only if configured
 
         secret = settings.telegram_webhook_secret
         channels["telegram"] = TelegramChannel(
@@ -91,7 +95,7 @@ def _channels_from(settings: Settings, engine: Engine) -> dict[str, Channel]:
             request_timeout=settings.api_timeout,
         )
     if settings.line_channel_secret is not None and settings.line_channel_access_token is not None:
-        from bot.channels.line import LineChannel
+        from bot.channels.line import LineChannel  # lazy: line-bot-sdk loads only if configured
 
         channels["line"] = LineChannel(
             channel_secret=settings.line_channel_secret.get_secret_value(),
@@ -118,8 +122,35 @@ async def start(app: App, *, migrate: bool = True, with_scheduler: bool = True) 
     if with_scheduler:
         app.jobs = _FinishingExecutor()
         app.scheduler = AsyncIOScheduler(timezone="UTC", executors={"default": app.jobs})
-        register_jobs(app.scheduler, app)
+        register_jobs(app.scheduler, scheduled_jobs(app))
         app.scheduler.start()
+
+
+def scheduled_jobs(app: App) -> list[Tick]:
+    """The clock ticks: what runs, and how often. Each one reads its work from the database."""
+    engine = app.engine
+
+    async def run_followups() -> None:
+        # Expire, then start, then remind: an expired run makes room for the next one.
+        # Each step is its own unit of work.
+        for job in (followups.expire_runs, followups.start_due_runs, followups.send_reminders):
+            await engine.run_job(job)
+
+    async def push_digests() -> None:
+        await engine.run_job(digest_push.push_digests)
+
+    async def purge() -> None:
+        await engine.run_job(retention.purge)
+
+    return [
+        # The start sends what is due itself, so the dispatcher's first tick can wait.
+        Tick("dispatch", timedelta(seconds=5), app.dispatcher.tick, at_start=False),
+        Tick("followups", timedelta(seconds=60), run_followups),
+        Tick("digest_push", timedelta(seconds=60), push_digests),
+        Tick("retention", timedelta(hours=24), purge),
+        # Events the admin queued again (`furikaeri inbox retry`), or left by a failed task.
+        Tick("inbox", timedelta(seconds=60), engine.process_pending, at_start=False),
+    ]
 
 
 async def stop(app: App) -> None:
@@ -146,7 +177,7 @@ async def register_telegram_menus(app: App) -> None:
 
     A menu that cannot be set is logged and skipped: the bot works without it.
     """
-    from bot.channels.telegram import CommandMenu, menu_language
+    from bot.channels.telegram import CommandMenu, menu_language  # lazy: PTB only when used
 
     channel = app.channels["telegram"]
     wanted: list[CommandMenu] = []

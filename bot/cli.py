@@ -6,18 +6,24 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from bot import admin
+from bot.bootstrap import build
 from bot.config import Settings, settings_or_exit
-from bot.digest import parse_since
-from bot.digest_render import render_csv, render_json, render_text
-from bot.i18n import SHIPPED_LOCALES, translator
+from bot.db.migrate import upgrade
+from bot.demo import AdminSteps, builtin_script, parse_script, read_line, run_demo
+from bot.engine.core import Engine
+from bot.i18n import SHIPPED_LOCALES, set_strict, translator
 from bot.logs import secrets_of
 from bot.logs import setup as setup_logging
+from bot.runner import serve
+from handlers import admin
+from handlers.digest.build import parse_since
+from handlers.digest.render import render_csv, render_json, render_text
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
@@ -25,9 +31,11 @@ app = typer.Typer(
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 counselor_app = typer.Typer(no_args_is_help=True, help="Counselors (admin only).")
 outbox_app = typer.Typer(invoke_without_command=True, help="Messages waiting to be sent.")
+inbox_app = typer.Typer(invoke_without_command=True, help="Events failed or waiting to be handled.")
 app.add_typer(db_app, name="db")
 app.add_typer(counselor_app, name="counselor")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(inbox_app, name="inbox")
 
 T = TypeVar("T")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -42,9 +50,6 @@ def _settings() -> Settings:
 
 def _with_engine(work: Callable[[Any], Awaitable[T]]) -> T:
     """Build the app without channels, migrate, run `work(engine)`, close."""
-    from bot.bootstrap import build
-    from bot.db.migrate import upgrade
-
     settings = _settings()
 
     async def main() -> T:
@@ -106,8 +111,16 @@ def invite(
     as_json: JsonFlag = False,
 ) -> None:
     """Create a single-use invite code for a new student of this counselor."""
-    code = _with_engine(lambda e: admin.create_invite(e, counselor_id=counselor, label=name))
-    _out({"invite_code": code}, as_json, f"invite code: {code}\nThe student sends: /start {code}")
+
+    async def work(engine: Engine) -> tuple[str, str | None]:
+        code = await admin.create_invite(engine, counselor_id=counselor, label=name)
+        return code, admin.join_link(engine, code)
+
+    code, link = _with_engine(work)
+    text = f"invite code: {code}\nThe student sends: /start {code}"
+    if link:
+        text += f"\nor opens: {link}"
+    _out({"invite_code": code, "link": link}, as_json, text)
 
 
 @app.command()
@@ -141,8 +154,6 @@ def digest(
     as_json: JsonFlag = False,
 ) -> None:
     """Print what the counselor's students wrote."""
-    from datetime import UTC, datetime
-
     fmt = "json" if as_json else fmt
     if fmt not in ("text", "csv", "json"):
         typer.echo("furikaeri: --format must be text, csv or json", err=True)
@@ -217,11 +228,51 @@ def outbox_retry(as_json: JsonFlag = False) -> None:
     _out({"requeued": n}, as_json, f"{n} message(s) queued again")
 
 
+def _age(seconds: int) -> str:
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@inbox_app.callback()
+def inbox(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Events whose handling failed, and those waiting to be handled (never their text)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    status = _with_engine(admin.inbox_status)
+    counts = status["counts"]
+    lines = [f"failed: {counts['failed']}", f"pending: {counts['pending']}"]
+    for row in status["events"]:
+        error = f": {row['error']}" if row["error"] else ""
+        lines.append(
+            f"  #{row['id']} {row['channel']} {row['kind'] or '-'} {row['status']}, "
+            f"{_age(row['age_seconds'])} old, {row['attempts']} attempt(s){error}"
+        )
+    if counts["failed"]:
+        lines.append("Handle them again with: furikaeri inbox retry [ID]")
+    _out(status, as_json, "\n".join(lines))
+
+
+@inbox_app.command("retry")
+def inbox_retry(
+    event: Annotated[int | None, typer.Argument(help="One event's id (default: all).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Queue failed events again; the running bot handles them within a minute."""
+    ids = _with_engine(lambda e: admin.inbox_retry(e, event_id=event))
+    text = (
+        f"{len(ids)} event(s) queued again; the running bot handles them within a minute "
+        "(or at its next start)"
+        if ids
+        else "no failed events to retry"
+    )
+    _out({"requeued": ids}, as_json, text)
+
+
 @app.command()
 def run() -> None:
     """Serve the configured channels (Telegram, LINE) with webhooks and schedules."""
-    from bot.runner import serve
-
     settings = _settings()
     if not (settings.telegram_enabled or settings.line_enabled):
         typer.echo(
@@ -240,9 +291,6 @@ def demo(
     locale: Annotated[str, typer.Option(help="Language of the demo.")] = "en",
 ) -> None:
     """Play counselor and student in the terminal, on a temporary database."""
-    from bot.demo import builtin_script, parse_script, read_line, run_demo
-    from bot.i18n import set_strict
-
     if locale not in SHIPPED_LOCALES:
         typer.echo(f"furikaeri: --locale must be one of {', '.join(SHIPPED_LOCALES)}", err=True)
         raise typer.Exit(2)
@@ -258,7 +306,25 @@ def demo(
             raise typer.Exit(2) from None
     elif not sys.stdin.isatty():
         lines = builtin_script(locale)
-    raise typer.Exit(asyncio.run(run_demo(locale=locale, script=lines, read=read_line)))
+    raise typer.Exit(
+        asyncio.run(run_demo(locale=locale, script=lines, admin=demo_admin(), read=read_line))
+    )
+
+
+def demo_admin() -> AdminSteps:
+    """The admin's part in the demo, from the same use cases the commands above run."""
+
+    async def add_counselor(engine: Engine, name: str, locale: str) -> tuple[int, str]:
+        return await admin.add_counselor(engine, name=name, locale=locale, is_admin=False)
+
+    async def create_invite(engine: Engine, counselor_id: int, label: str) -> str:
+        return await admin.create_invite(engine, counselor_id=counselor_id, label=label)
+
+    async def digest_text(engine: Engine, counselor_id: int, locale: str) -> list[str]:
+        built = await admin.digest(engine, counselor_id=counselor_id, since=None)
+        return render_text(built, translator(locale), max_len=100_000)
+
+    return AdminSteps(add_counselor, create_invite, digest_text)
 
 
 def main() -> None:

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.i18n import SHIPPED_LOCALES
+
 PLACEHOLDERS = {"changeme", "change-me", "xxx", "your-token-here", "token", "secret"}
 
 
@@ -58,8 +60,6 @@ class Settings(BaseSettings):
     @field_validator("default_locale")
     @classmethod
     def _shipped_locale(cls, value: str) -> str:
-        from bot.i18n import SHIPPED_LOCALES
-
         if value not in SHIPPED_LOCALES:
             raise ValueError(f"{value!r} is not one of {', '.join(SHIPPED_LOCALES)}")
         return value

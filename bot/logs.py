@@ -14,13 +14,12 @@ import logging
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
-if TYPE_CHECKING:
-    from bot.config import Settings
+from bot.config import Settings
 
 _STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 MASK = "<redacted>"

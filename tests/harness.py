@@ -7,15 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import admin
 from bot.bootstrap import App, build, start, stop
 from bot.channels.base import Delivery, Limits, RetryLater
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.db.uow import Database
+from bot.engine.core import EventHandler
 from bot.engine.events import Inbound, Kind, parse_command
 from bot.engine.replies import Reply
-from handlers import followups
+from handlers import admin, followups
+from handlers import handle as route_event
 
 
 class RecordingChannel:
@@ -56,11 +57,13 @@ class Harness:
         self._ids = itertools.count(1)
 
     @classmethod
-    async def create(cls, database_url: str, **overrides: Any) -> Harness:
+    async def create(
+        cls, database_url: str, *, handle: EventHandler = route_event, **overrides: Any
+    ) -> Harness:
         settings = load_settings(database_url=database_url, default_locale="en", **overrides)
         channel = RecordingChannel()
         clock = ManualClock()
-        app = build(settings, clock=clock, channels={"test": channel})
+        app = build(settings, clock=clock, channels={"test": channel}, handle=handle)
         await start(app, with_scheduler=False)
         return cls(app, channel, clock)
 

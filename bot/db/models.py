@@ -172,6 +172,8 @@ class InboxEvent(Base):
     )  # pending|done|failed
     received_at: Mapped[datetime]
     processed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # times a handler ran on it
+    last_error: Mapped[str] = mapped_column(String(64), default="")  # exception type, no text
 
 
 class OutboxMessage(Base):

@@ -52,14 +52,58 @@ class Inbox:
         )
         return await self.s.scalar(query)
 
-    async def finish(self, event: InboxEvent, *, now: datetime, failed: bool = False) -> None:
-        """Mark handled. The payload (which may hold what the student typed) is dropped,
-        except for a failed event, which is kept for the admin to retry."""
-        event.status = "failed" if failed else "done"
+    async def finish(self, event: InboxEvent, *, now: datetime) -> None:
+        """Mark handled. The payload (which may hold what the student typed) is dropped."""
+        event.status = "done"
         event.processed_at = now
-        if not failed:
-            event.payload = None
+        event.attempts += 1
+        event.payload = None
         await self.s.flush()
+
+    async def fail(self, row_id: int, *, now: datetime, error: str) -> InboxEvent | None:
+        """Mark a pending event failed, keeping its payload for the admin to retry.
+        None when it is no longer pending (another process finished it meanwhile)."""
+        event = await self.s.get(InboxEvent, row_id)
+        if event is None or event.status != "pending":
+            return None
+        event.status = "failed"
+        event.processed_at = now
+        event.attempts += 1
+        event.last_error = error[:64]
+        await self.s.flush()
+        return event
+
+    async def unhandled(self, limit: int = 200) -> list[InboxEvent]:
+        """Failed and pending events, oldest first (for `furikaeri inbox`)."""
+        query = (
+            select(InboxEvent)
+            .where(InboxEvent.status.in_(("failed", "pending")))
+            .order_by(InboxEvent.id)
+            .limit(limit)
+        )
+        return list((await self.s.scalars(query)).all())
+
+    async def unhandled_counts(self) -> dict[str, int]:
+        query = (
+            select(InboxEvent.status, func.count())
+            .where(InboxEvent.status.in_(("failed", "pending")))
+            .group_by(InboxEvent.status)
+        )
+        return {status: int(n) for status, n in (await self.s.execute(query)).all()}
+
+    async def retry_failed(self, row_id: int | None = None) -> list[int]:
+        """Make failed events pending again (one, or all), those whose payload is still
+        kept; returns their ids. The engine handles pending events (bot/engine/core.py)."""
+        query = select(InboxEvent).where(InboxEvent.status == "failed")
+        if row_id is not None:
+            query = query.where(InboxEvent.id == row_id)
+        # In Python: a dropped payload is stored as JSON null, which SQL's IS NULL misses.
+        rows = [row for row in await self.s.scalars(query) if row.payload is not None]
+        for row in rows:
+            row.status = "pending"
+            row.processed_at = None
+        await self.s.flush()
+        return [row.id for row in rows]
 
     async def forget_sender(self, sender: str) -> None:
         """Drop the payloads of a sender's handled events and unlink them from the sender.

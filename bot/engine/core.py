@@ -11,15 +11,20 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db.uow import Database, UnitOfWork
 from bot.engine.context import Context
-from bot.engine.events import Inbound
+from bot.engine.events import Inbound, Kind
 from bot.engine.outbox_writer import enqueue
 from bot.engine.replies import Reply
+from bot.i18n import N_, negotiate
 from bot.prompts import PromptBook
 
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Inbound, Context], Awaitable[list[Reply]]]
 Job = Callable[[Context], Awaitable[list[Reply]]]
+
+# Said when a handler raised: the event is kept as failed until the admin retries it.
+APOLOGY = N_("Something went wrong on our side. Your message is kept, and we will try again.")
+NO_APOLOGY = {Kind.UNFOLLOW, Kind.GROUP}  # blocked the bot; or a group, which gets no answers
 
 
 class Sender(Protocol):
@@ -44,7 +49,8 @@ class Engine:
         self.prompts = prompts
         self.settings = settings
         self.clock = clock
-        self.links = links or {}
+        # The very dict given: bootstrap fills it after the channels are built.
+        self.links = {} if links is None else links
         self.sender: Sender | None = None
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # sender -> (lock, users)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -83,7 +89,8 @@ class Engine:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def process_pending(self) -> None:
-        """Handle events left unhandled by a crash or a restart."""
+        """Handle pending events: left by a crash or a restart, or queued again by the admin
+        (`furikaeri inbox retry`). Runs at start and on a clock tick."""
         async with self.db.uow() as uow:
             senders = await uow.inbox.pending_senders()
         for sender in senders:
@@ -106,6 +113,7 @@ class Engine:
 
     async def _handle_next(self, sender: str) -> bool:
         due_now: list[int] = []
+        error: str | None = None
         async with self.db.uow() as uow:
             await uow.lock(sender)
             row = await uow.inbox.next_pending(sender)
@@ -125,22 +133,45 @@ class Engine:
                 )
                 await uow.inbox.finish(row, now=self.clock.now())
                 await uow.commit()
-            except Exception:
+            except Exception as exc:
                 log.exception("event.failed", extra={"channel": event.channel, "kind": event.kind})
                 await uow.rollback()
-                await self._mark_failed(row_id)
-                return True
+                error = type(exc).__name__
+        if error is not None:
+            due_now = await self._fail(sender, row_id, event, error)
         await self._send(due_now)
         return True
 
-    async def _mark_failed(self, row_id: int) -> None:
+    async def _fail(self, sender: str, row_id: int, event: Inbound, error: str) -> list[int]:
+        """Keep the event as failed (the admin retries it) and tell the person, once, that
+        their message is kept: silence would look like the bot lost it."""
         async with self.db.uow() as uow:
-            from bot.db.models import InboxEvent
+            await uow.lock(sender)
+            row = await uow.inbox.fail(row_id, now=self.clock.now(), error=error)
+            if row is None:  # another process handled it meanwhile
+                return []
+            due_now: list[int] = []
+            if row.attempts == 1 and event.kind not in NO_APOLOGY:
+                ctx = await self._apology_context(uow, event)
+                student_id = ctx.student.id if ctx.student is not None else None
+                apology = Reply(text=ctx.t._(APOLOGY))
+                due_now = await enqueue(
+                    uow, [apology], now=ctx.now, event=event, sender_student_id=student_id
+                )
+            await uow.commit()
+        return due_now
 
-            row = await uow.session.get(InboxEvent, row_id)
-            if row is not None:
-                await uow.inbox.finish(row, now=self.clock.now(), failed=True)
-                await uow.commit()
+    async def _apology_context(self, uow: UnitOfWork, event: Inbound) -> Context:
+        """Who wrote, for their language; the platform's language (or the default) when the
+        lookup itself is what failed."""
+        try:
+            ctx = await self._context_for(uow, event)
+        except Exception:
+            log.exception("event.failed_lookup", extra={"channel": event.channel})
+            ctx = self.context(uow)
+        if ctx.account is None:
+            ctx.locale = negotiate(event.locale_hint) or ctx.locale
+        return ctx
 
     async def _context_for(self, uow: UnitOfWork, event: Inbound) -> Context:
         ctx = self.context(uow)

@@ -43,6 +43,8 @@ def test_every_command_has_help() -> None:
         ["run", "--help"],
         ["demo", "--help"],
         ["outbox", "--help"],
+        ["inbox", "--help"],
+        ["inbox", "retry", "--help"],
         ["export", "--help"],
         ["forget", "--help"],
     ):
@@ -63,6 +65,22 @@ def test_admin_flow_from_counselor_to_digest(cli) -> None:  # type: ignore[no-un
     assert csv_out.stdout.startswith("\ufeffstudent_id,")
     status = as_json(cli("outbox", "--json"))
     assert "counts" in status
+
+
+def test_invite_json_carries_the_telegram_link_when_the_bot_has_a_username(
+    database_url: str,
+) -> None:
+    env = {"FURIKAERI_DATABASE_URL": database_url, "FURIKAERI_DEFAULT_LOCALE": "en"}
+    assert runner.invoke(app, ["counselor", "add", "Sato"], env=env).exit_code == 0
+    plain = as_json(runner.invoke(app, ["invite", "--counselor", "1", "--json"], env=env))
+    assert plain["link"] is None
+    env["FURIKAERI_TELEGRAM_BOT_USERNAME"] = "furikaeri_bot"
+    result = runner.invoke(app, ["invite", "--counselor", "1", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    invite = as_json(result)
+    assert invite["link"] == f"https://t.me/furikaeri_bot?start={invite['invite_code']}"
+    text = runner.invoke(app, ["invite", "--counselor", "1"], env=env).stdout
+    assert "https://t.me/furikaeri_bot?start=" in text
 
 
 def test_a_counselor_cannot_reach_another_counselors_student(cli) -> None:  # type: ignore[no-untyped-def]

@@ -5,6 +5,17 @@ from __future__ import annotations
 from tests.harness import Harness
 
 
+async def test_invite_in_chat_carries_the_telegram_link(database_url: str) -> None:
+    harness = await Harness.create(database_url, telegram_bot_username="furikaeri_bot")
+    try:
+        counselor = await harness.counselor()
+        reply = (await harness.say(counselor.user, "/invite Minh"))[0].text
+        code = reply.splitlines()[1]
+        assert f"https://t.me/furikaeri_bot?start={code}" in reply.splitlines()
+    finally:
+        await harness.close()
+
+
 async def test_invite_in_chat_gives_a_code_the_student_can_use(harness: Harness) -> None:
     counselor = await harness.counselor()
     reply = (await harness.say(counselor.user, "/invite Minh"))[0].text

@@ -12,10 +12,11 @@ import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.bootstrap import scheduled_jobs
 from bot.db.models import Counselor
 from bot.engine.events import Kind
 from bot.i18n import translator
-from bot.scheduling.jobs import JOB_IDS, register_jobs
+from bot.scheduling.jobs import register_jobs
 from bot.scheduling.window import in_window, last_weekly, next_window_start
 from handlers import digest_push, followups
 from tests.harness import Harness
@@ -468,10 +469,10 @@ async def test_a_tick_missed_while_down_still_runs_once(harness: Harness) -> Non
     harness.clock.advance(timedelta(days=2, hours=1))  # work_life fell due while "down"
 
     scheduler = AsyncIOScheduler(timezone="UTC")
-    register_jobs(scheduler, harness.app)
-    register_jobs(scheduler, harness.app)  # fixed ids: registering again replaces
+    register_jobs(scheduler, scheduled_jobs(harness.app))
+    register_jobs(scheduler, scheduled_jobs(harness.app))  # fixed ids: registering again replaces
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert sorted(jobs) == sorted(JOB_IDS)
+    assert sorted(jobs) == ["digest_push", "dispatch", "followups", "inbox", "retention"]
     assert all(j.misfire_grace_time is None and j.coalesce for j in jobs.values())
     an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
     scheduler.modify_job("followups", next_run_time=an_hour_ago)  # 60 missed ticks

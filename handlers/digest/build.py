@@ -1,4 +1,4 @@
-"""The counselor's digest, built as data; bot/digest_render.py turns it into text, CSV, JSON."""
+"""The counselor's digest, built as data; render.py turns it into text, CSV, JSON."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.db.models import Answer, Counselor, Student
 from bot.engine.context import Context
+from handlers.reflection import answer_text
 
 FLAGS = ("urgent", "wants_to_talk", "unanswered", "paused", "stopped", "unreachable", "no_consent")
 
@@ -132,8 +133,6 @@ async def build_digest(ctx: Context, counselor: Counselor, *, since: datetime | 
 
 
 def _answer(ctx: Context, t, counselor: Counselor, answer: Answer) -> DigestAnswer:  # type: ignore[no-untyped-def]
-    from handlers.reflection import answer_text
-
     question = ctx.prompts.question(answer.question_id)
     return DigestAnswer(
         at=answer.created_at,

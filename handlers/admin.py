@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.db.models import Counselor, Student
-from bot.digest import Digest, build_digest
 from bot.engine.core import Engine
 from bot.engine.outbox_writer import enqueue
-from bot.export import student_export
 from handlers import counselor as counselor_handlers
+from handlers.digest.build import Digest, build_digest
+from handlers.export import student_export
 from handlers.privacy import forget_student
 
 
@@ -68,6 +68,12 @@ async def create_invite(engine: Engine, *, counselor_id: int, label: str) -> str
         )
         await uow.commit()
         return code
+
+
+def join_link(engine: Engine, code: str) -> str | None:
+    """The Telegram link that opens the bot with this code (when the bot's username is set)."""
+    template = engine.links.get("telegram")
+    return template.format(code=code) if template else None
 
 
 async def list_students(engine: Engine, *, counselor_id: int) -> list[dict[str, Any]]:
@@ -205,3 +211,43 @@ async def outbox_retry(engine: Engine) -> int:
         await uow.audit.record(at=engine.clock.now(), actor="cli", action="outbox.retried", rows=n)
         await uow.commit()
         return n
+
+
+async def inbox_status(engine: Engine) -> dict[str, Any]:
+    """Failed and pending events: id, channel, kind, status, age, attempts and the error's
+    type. Never what anyone wrote."""
+    async with engine.db.uow() as uow:
+        now = engine.clock.now()
+        counts = await uow.inbox.unhandled_counts()
+        events = [
+            {
+                "id": row.id,
+                "channel": row.channel,
+                "kind": row.payload["kind"] if row.payload is not None else None,
+                "status": row.status,
+                "age_seconds": int((now - row.received_at).total_seconds()),
+                "attempts": row.attempts,
+                "error": row.last_error or None,
+                "retryable": row.status == "failed" and row.payload is not None,
+                "received_at": row.received_at.isoformat(),
+            }
+            for row in await uow.inbox.unhandled()
+        ]
+        return {
+            "counts": {"failed": counts.get("failed", 0), "pending": counts.get("pending", 0)},
+            "events": events,
+        }
+
+
+async def inbox_retry(engine: Engine, *, event_id: int | None = None) -> list[int]:
+    """Queue failed events again (one, or all); the running bot handles them on its next
+    tick, or at its next start."""
+    async with engine.db.uow() as uow:
+        ids = await uow.inbox.retry_failed(event_id)
+        if event_id is not None and not ids:
+            raise AdminError(f"no failed event with id {event_id} that can be retried")
+        await uow.audit.record(
+            at=engine.clock.now(), actor="cli", action="inbox.retried", rows=len(ids)
+        )
+        await uow.commit()
+        return ids
