@@ -25,7 +25,8 @@ DISPATCH_SECONDS = 5
 FOLLOWUP_SECONDS = 60
 DIGEST_SECONDS = 60
 RETENTION_HOURS = 24
-JOB_IDS = ("dispatch", "followups", "digest_push", "retention")
+TRANSLATE_SECONDS = 15
+JOB_IDS = ("dispatch", "followups", "digest_push", "retention")  # + "translate" when on
 
 
 def register_jobs(scheduler: AsyncIOScheduler, app: App) -> None:
@@ -67,6 +68,15 @@ def register_jobs(scheduler: AsyncIOScheduler, app: App) -> None:
         next_run_time=now,
         **common,
     )
+    if app.translations is not None:  # only when FURIKAERI_TRANSLATOR names a service
+        scheduler.add_job(
+            app.translations.tick,
+            "interval",
+            seconds=TRANSLATE_SECONDS,
+            id="translate",
+            next_run_time=now,
+            **common,
+        )
 
 
 async def run_followups(app: App) -> None:
