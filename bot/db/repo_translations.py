@@ -80,13 +80,10 @@ class Translations:
             .execution_options(synchronize_session=False, populate_existing=True)
         )
         rows = list(claimed.all())
-        texts = dict(
-            (
-                await self.s.execute(
-                    select(Answer.id, Answer.text).where(Answer.id.in_([r.answer_id for r in rows]))
-                )
-            ).tuples()
+        answers = await self.s.execute(
+            select(Answer.id, Answer.text).where(Answer.id.in_([r.answer_id for r in rows]))
         )
+        texts = {answer_id: text for answer_id, text in answers.all()}
         return [
             Claimed(r.id, r.source, r.target, texts.get(r.answer_id) or "", r.attempts)
             for r in sorted(rows, key=lambda r: r.id)
