@@ -378,19 +378,33 @@ async def test_with_no_translator_nothing_is_queued_or_said(harness: Harness) ->
     assert "機械翻訳" not in await digest_text(harness, counselor)
 
 
+@pytest.mark.parametrize("provider", ["libretranslate", "deepl"])
 async def test_no_answer_or_translation_text_in_the_logs(
-    lt: Harness, libre: FakeLibreTranslate, app_logs: AppLogs
+    make_harness: MakeHarness,
+    libre: FakeLibreTranslate,
+    deepl_fake: FakeDeepL,
+    libretranslate_server: tuple[LocalServer, Swappable],
+    deepl_server: tuple[LocalServer, Swappable],
+    app_logs: AppLogs,
+    provider: str,
 ) -> None:
-    counselor, _ = await vietnamese_student_of_japanese_counselor(lt)
-    libre.fail_next("/translate", 500)
-    await lt.say("s1", VI_ANSWER)
-    await translate(lt)
-    lt.clock.advance(timedelta(minutes=1))
-    await translate(lt)
-    await digest_text(lt, counselor)
+    fake: FakeLibreTranslate | FakeDeepL = libre if provider == "libretranslate" else deepl_fake
+    fake.phrases[VI_ANSWER] = JA_TRANSLATION
+    if provider == "libretranslate":
+        harness = await make_harness(**libretranslate_settings(libretranslate_server[0]))
+        fake.fail_next("/translate", 500)
+    else:
+        harness = await make_harness(**deepl_settings(deepl_server[0]))
+        fake.fail_next("/v2/translate", 500)
+    counselor, _ = await vietnamese_student_of_japanese_counselor(harness)
+    await harness.say("s1", VI_ANSWER)
+    await translate(harness)
+    harness.clock.advance(timedelta(minutes=1))
+    await translate(harness)
+    assert JA_TRANSLATION in await digest_text(harness, counselor)
     logged = app_logs.everything()
     assert "translation.unavailable" in logged  # the failure is logged, without text
-    for text in (VI_ANSWER, JA_TRANSLATION, "nói quá nhanh"):
+    for text in (VI_ANSWER, JA_TRANSLATION, "nói quá nhanh", "面接で"):
         assert text not in logged
 
 
