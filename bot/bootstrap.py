@@ -24,6 +24,8 @@ from bot.i18n import SHIPPED_LOCALES
 from bot.prompts import PromptBook, load_prompts
 from bot.scheduling.dispatcher import OutboxDispatcher
 from bot.scheduling.jobs import Tick, register_jobs
+from bot.translate.build import translator_from
+from bot.translate.worker import TranslationWorker
 from handlers import digest_push, followups, retention
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ class App:
     channels: dict[str, Any] = field(default_factory=dict)
     scheduler: AsyncIOScheduler | None = None
     jobs: _FinishingExecutor | None = None
+    translations: TranslationWorker | None = None  # None unless FURIKAERI_TRANSLATOR is set
 
 
 def build(
@@ -74,8 +77,16 @@ def build(
         links["telegram"] = f"https://t.me/{settings.telegram_bot_username}?start={{code}}"
     dispatcher = OutboxDispatcher(db=db, channels=channels, clock=clock)
     engine.sender = dispatcher
+    translator = translator_from(settings)
     return App(
-        settings=settings, db=db, engine=engine, dispatcher=dispatcher, channels=dict(channels)
+        settings=settings,
+        db=db,
+        engine=engine,
+        dispatcher=dispatcher,
+        channels=dict(channels),
+        translations=(
+            TranslationWorker(db=db, translator=translator, clock=clock) if translator else None
+        ),
     )
 
 
@@ -150,6 +161,12 @@ def scheduled_jobs(app: App) -> list[Tick]:
         Tick("retention", timedelta(hours=24), purge),
         # Events the admin queued again (`furikaeri inbox retry`), or left by a failed task.
         Tick("inbox", timedelta(seconds=60), engine.process_pending, at_start=False),
+        # Answers waiting for a machine translation (only when FURIKAERI_TRANSLATOR is set).
+        *(
+            [Tick("translate", timedelta(seconds=15), app.translations.tick)]
+            if app.translations
+            else []
+        ),
     ]
 
 
@@ -169,6 +186,8 @@ async def stop(app: App) -> None:
     for channel in app.channels.values():
         if hasattr(channel, "stop"):
             await channel.stop()
+    if app.translations is not None:
+        await app.translations.translator.aclose()
     await app.db.dispose()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -48,6 +49,14 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
 
+    # Machine translation of answers for the counselor (off unless chosen; see docs/privacy.md).
+    translator: Literal["none", "libretranslate", "deepl"] = "none"
+    libretranslate_url: str | None = None
+    libretranslate_api_key: SecretStr | None = None
+    deepl_auth_key: SecretStr | None = None
+    deepl_server_url: str | None = None
+    translator_timeout: float = Field(default=20.0, gt=0, le=300)  # seconds per request
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -90,6 +99,8 @@ class Settings(BaseSettings):
         "telegram_webhook_secret",
         "line_channel_secret",
         "line_channel_access_token",
+        "libretranslate_api_key",
+        "deepl_auth_key",
     )
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
@@ -98,6 +109,31 @@ class Settings(BaseSettings):
         if value.get_secret_value().strip().lower() in PLACEHOLDERS:
             raise ValueError("is a placeholder; set the real value")
         return value
+
+    @field_validator("translator", mode="before")
+    @classmethod
+    def _translator_name(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("libretranslate_url", "deepl_server_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith(("http://", "https://")) or len(value.split("://", 1)[1]) < 1:
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _translator_is_complete(self) -> Settings:
+        if self.translator == "libretranslate" and not self.libretranslate_url:
+            raise ValueError(
+                "FURIKAERI_LIBRETRANSLATE_URL is required when FURIKAERI_TRANSLATOR=libretranslate"
+            )
+        if self.translator == "deepl" and self.deepl_auth_key is None:
+            raise ValueError("FURIKAERI_DEEPL_AUTH_KEY is required when FURIKAERI_TRANSLATOR=deepl")
+        return self
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:

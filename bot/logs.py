@@ -38,6 +38,7 @@ LIBRARY_FLOORS: dict[str, int] = {
     "uvicorn.access": logging.WARNING,
     "telegram": logging.INFO,
     "linebot": logging.INFO,
+    "deepl": logging.WARNING,  # logs request bodies (the answers) at DEBUG
 }
 
 

@@ -1,7 +1,8 @@
 """Everything stored about one student, as plain data (for /mydata and `furikaeri export`).
 
 Only rows of this student are read: their profile, chat accounts, sessions, question sets,
-answers, and the audit entries about them (who logged, read, exported what; never text).
+answers (each with its machine translations, if any), and the audit entries about them
+(who logged, read, exported what; never text).
 """
 
 from __future__ import annotations
@@ -35,6 +36,18 @@ async def student_export(
     sessions = await uow.sessions.of_student(student_id)
     runs = await uow.runs.of_student(student_id)
     answers = await uow.answers.of_student(student_id)
+    translations: dict[int, list[dict[str, Any]]] = {}
+    for tr in await uow.translations.of_student(student_id):
+        translations.setdefault(tr.answer_id, []).append(
+            {
+                "language": tr.target,
+                "from": tr.source,
+                "by": tr.provider or None,
+                "status": tr.status,
+                "text": tr.text,
+                "translated_at": _iso(tr.translated_at),
+            }
+        )
     audit = await uow.audit.about(f"student:{student_id}")
 
     def wording(question_id: str) -> str | None:
@@ -95,6 +108,7 @@ async def student_export(
                 "channel": a.channel,
                 "created_at": _iso(a.created_at),
                 "edited_at": _iso(a.edited_at),
+                "machine_translations": translations.get(a.id, []),
             }
             for a in answers
         ],

@@ -10,6 +10,7 @@ from bot.engine.context import Context
 from bot.engine.events import Inbound, Kind
 from bot.engine.replies import Button, Reply
 from bot.i18n import SHIPPED_LOCALES, display_name, negotiate
+from bot.translate.build import service_name
 from handlers import followups, safety, student
 from handlers.common import counselor_help, how_to_join, language_picker
 
@@ -149,7 +150,7 @@ async def consent_request(ctx: Context) -> Reply:
 def consent_points(ctx: Context, counselor_name: str) -> list[str]:
     """What is kept, who reads it, for how long, how to delete it, and what the bot is not."""
     t = ctx.t
-    return [
+    points = [
         t._("• What is kept: your answers to my questions, and when you sent them."),
         t._("• Who reads them: only your counselor, {name}.", name=counselor_name),
         t._(
@@ -162,6 +163,15 @@ def consent_points(ctx: Context, counselor_name: str) -> list[str]:
         ),
         t._("• I am not watched in real time and I am not an emergency service."),
     ]
+    if service := service_name(ctx.settings):  # a translator sees the answers too
+        points.append(
+            t._(
+                "• To help your counselor read your answers, I also send them to {service} "
+                "for machine translation.",
+                service=service,
+            )
+        )
+    return points
 
 
 def consent_text(ctx: Context, counselor_name: str) -> str:

@@ -109,6 +109,10 @@ def _summary(ctx: Context, data: dict[str, Any]) -> str:
             shown = answer_text(ctx, answer["text"], answer["choice"], answer["scale"], t)
         marks = " " + t._("(withdrawn)") if answer["withdrawn"] else ""
         lines += [f"{when} – {question}", f"→ {shown}{marks}"]
+        for tr in answer.get("machine_translations", []):  # what the counselor reads too
+            if tr["text"]:
+                lines.append("  " + t._("Machine translation ({provider}):", provider=tr["by"]))
+                lines.append(f"  {tr['text']}")
     return "\n".join(lines)
 
 
@@ -164,6 +168,7 @@ async def forget_student(ctx: Context, student_id: int, *, actor: str) -> None:
     """
     uow = ctx.uow
     quoted = [a.text for a in await uow.answers.of_student(student_id) if a.text]
+    quoted += [tr.text for tr in await uow.translations.of_student(student_id) if tr.text]
     for account in await uow.accounts.of_student(student_id):
         await uow.inbox.forget_sender(f"{account.channel}:{account.external_id}")
     await uow.outbox.delete_of_student(student_id)

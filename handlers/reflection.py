@@ -7,6 +7,7 @@ from bot.engine.context import Context
 from bot.engine.events import Inbound
 from bot.engine.replies import Button, Recipient, Reply
 from bot.safety import is_urgent
+from bot.translate.queue import queue_translation
 from handlers import safety
 
 
@@ -185,7 +186,7 @@ async def _record(
     urgent: bool = False,
 ) -> list[Reply]:
     assert ctx.student is not None
-    await ctx.uow.answers.add(
+    answer = await ctx.uow.answers.add(
         run_id=run.id,
         student_id=ctx.student.id,
         question_id=run.questions[run.step],
@@ -198,6 +199,10 @@ async def _record(
         message_id=event.message_id,
         created_at=ctx.now,
     )
+    if text:  # translated later, in the background, for a counselor who reads another language
+        await queue_translation(
+            ctx.uow, ctx.settings, answer=answer, student=ctx.student, now=ctx.now
+        )
     run.step += 1
     if run.step < len(run.questions):
         return await ask(ctx, run, ctx.student)
@@ -213,6 +218,9 @@ async def edit(event: Inbound, ctx: Context) -> list[Reply]:
     if answer is None or answer.text == event.text:
         return []
     answer.text, answer.edited_at = event.text, ctx.now
+    await queue_translation(
+        ctx.uow, ctx.settings, answer=answer, student=ctx.student, now=ctx.now, edited=True
+    )
     if is_urgent(event.text, ctx.prompts.safety.phrases) and not answer.urgent:
         answer.urgent = True
         return [*safety.help_replies(ctx), *await safety.alert_counselor(ctx)]
@@ -225,6 +233,7 @@ async def unsend(event: Inbound, ctx: Context) -> list[Reply]:
     answer = await ctx.uow.answers.by_message(ctx.student.id, event.channel, event.message_id)
     if answer is not None:
         answer.hidden = True
+        await ctx.uow.translations.delete_of_answer(answer.id)  # withdrawn: not sent anywhere
     return []
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.i18n import set_strict
 
 # Fake Telegram and LINE servers and running apps for the tests that talk HTTP.
-pytest_plugins = ["tests.e2e.fixtures", "tests.logcheck"]
+pytest_plugins = ["tests.e2e.fixtures", "tests.logcheck", "tests.fakes.translation_fixtures"]
 
 PG_URL = os.environ.get("FURIKAERI_TEST_DATABASE_URL", "")
 

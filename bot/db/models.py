@@ -157,6 +157,32 @@ class Answer(Base):
     edited_at: Mapped[datetime | None]
 
 
+class Translation(Base):
+    """A machine translation of one answer for its counselor; deleted with the answer."""
+
+    __tablename__ = "translations"
+    __table_args__ = (
+        UniqueConstraint("answer_id", "target"),
+        Index("ix_translations_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"))
+    # Whose words these are, so deletion, export and retention find them.
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(16))  # a locale, or "auto": the provider detects
+    target: Mapped[str] = mapped_column(String(16))  # the counselor's locale
+    provider: Mapped[str] = mapped_column(String(32), default="")
+    text: Mapped[str | None] = mapped_column(Text)
+    # pending -> done | same (already in the target language) | unsupported | failed
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    translated_at: Mapped[datetime | None]
+
+
 class InboxEvent(Base):
     """Every inbound event, once: (channel, event_id) is unique. Payload cleared once handled."""
 

@@ -15,6 +15,7 @@ from bot.db.engine import sessionmaker
 from bot.db.repo_messaging import Inbox, Outbox, States
 from bot.db.repo_people import Accounts, Codes, Counselors, Students
 from bot.db.repo_reflection import Answers, Audit, Runs, Sessions
+from bot.db.repo_translations import Translations
 from bot.db.scrub import scrub, scrub_after_commit, take_scrub_request
 
 
@@ -32,6 +33,7 @@ class UnitOfWork:
         self.outbox = Outbox(session)
         self.states = States(session)
         self.audit = Audit(session)
+        self.translations = Translations(session)
 
     @property
     def is_postgres(self) -> bool:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.db.models import Answer, Counselor, Student
+from bot.db.models import Answer, Counselor, Student, Translation
 from bot.engine.context import Context
 from handlers.reflection import answer_text
 
@@ -25,6 +25,10 @@ class DigestAnswer:
     skipped: bool = False
     urgent: bool = False
     edited: bool = False
+    translation: str | None = None  # a machine translation into the counselor's language
+    # None (none needed) | pending | done | same | unsupported | failed
+    translation_status: str | None = None
+    translation_provider: str | None = None
 
 
 @dataclass
@@ -90,6 +94,7 @@ async def build_digest(ctx: Context, counselor: Counselor, *, since: datetime | 
     sessions = await ctx.uow.sessions.of_students_since(ids, start)
     answers = await ctx.uow.answers.of_students_since(ids, start)
     runs = await ctx.uow.runs.of_students(ids)
+    translated = await ctx.uow.translations.for_answers([a.id for a in answers], counselor.locale)
     result = []
     for student in students:
         entry = DigestStudent(
@@ -103,7 +108,7 @@ async def build_digest(ctx: Context, counselor: Counselor, *, since: datetime | 
                 )
             )
         mine = [a for a in answers if a.student_id == student.id and not a.hidden]
-        entry.answers = [_answer(ctx, t, counselor, a) for a in mine]
+        entry.answers = [_answer(ctx, t, counselor, a, translated.get(a.id)) for a in mine]
         entry.unanswered = sum(
             1
             for r in runs
@@ -132,7 +137,9 @@ async def build_digest(ctx: Context, counselor: Counselor, *, since: datetime | 
     )
 
 
-def _answer(ctx: Context, t, counselor: Counselor, answer: Answer) -> DigestAnswer:  # type: ignore[no-untyped-def]
+def _answer(  # type: ignore[no-untyped-def]
+    ctx: Context, t, counselor: Counselor, answer: Answer, tr: Translation | None
+) -> DigestAnswer:
     question = ctx.prompts.question(answer.question_id)
     return DigestAnswer(
         at=answer.created_at,
@@ -145,6 +152,9 @@ def _answer(ctx: Context, t, counselor: Counselor, answer: Answer) -> DigestAnsw
         skipped=answer.skipped,
         urgent=answer.urgent,
         edited=answer.edited_at is not None,
+        translation=tr.text if tr is not None and tr.status == "done" else None,
+        translation_status=tr.status if tr is not None else None,
+        translation_provider=(tr.provider or None) if tr is not None else None,
     )
 
 

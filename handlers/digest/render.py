@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.i18n import N_, Translator
 from bot.text import split_text
-from handlers.digest.build import Digest
+from handlers.digest.build import Digest, DigestAnswer
 
 FLAG_LABELS = {
     "urgent": N_("URGENT: may be in danger"),
@@ -47,6 +47,8 @@ def render_text(digest: Digest, t: Translator, *, max_len: int = 4000) -> list[s
             edited = " " + t._("(edited)") if answer.edited else ""
             lines.append(f"{marker}{answer.local_time} – {answer.question}")
             lines.append(f"  → {shown}{edited}")
+            if note := translation_line(answer, t):
+                lines.append(f"    {note}")
         if student.unanswered:
             lines.append(
                 t.ngettext(
@@ -67,6 +69,24 @@ def render_text(digest: Digest, t: Translator, *, max_len: int = 4000) -> list[s
     return split_text("\n".join(lines), max_len)
 
 
+def translation_line(answer: DigestAnswer, t: Translator) -> str:
+    """The machine translation under the original (or why there is none); "" if not needed."""
+    provider = answer.translation_provider or ""
+    if answer.translation_status == "done" and answer.translation:
+        return (
+            t._("Machine translation ({provider}):", provider=provider) + " " + answer.translation
+        )
+    if answer.translation_status == "unsupported":
+        return t._(
+            "(no machine translation: {provider} does not offer this language)", provider=provider
+        )
+    if answer.translation_status == "failed":
+        return t._("(machine translation failed)")
+    if answer.translation_status == "pending":
+        return t._("(machine translation not ready yet; /digest 7d shows it later)")
+    return ""
+
+
 CSV_COLUMNS = [
     "student_id",
     "student",
@@ -81,6 +101,9 @@ CSV_COLUMNS = [
     "skipped",
     "urgent",
     "edited",
+    "translation",
+    "translation_status",
+    "translation_provider",
 ]
 
 
@@ -107,6 +130,9 @@ def render_csv(digest: Digest) -> str:
                     "",
                     "",
                     "",
+                    "",
+                    "",
+                    "",
                 ]
             )
         for a in s.answers:
@@ -125,10 +151,13 @@ def render_csv(digest: Digest) -> str:
                     int(a.skipped),
                     int(a.urgent),
                     int(a.edited),
+                    a.translation or "",
+                    a.translation_status or "",
+                    a.translation_provider or "",
                 ]
             )
         if not s.sessions and not s.answers:
-            writer.writerow([s.id, s.name, flags, "status", "", "", "", "", "", "", "", "", ""])
+            writer.writerow([s.id, s.name, flags, "status", *[""] * (len(CSV_COLUMNS) - 4)])
     return "\ufeff" + out.getvalue()
 
 
