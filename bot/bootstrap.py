@@ -58,7 +58,7 @@ def build(
     """Wire database, engine, channels and dispatcher. Channels come from the settings
     unless given (the demo passes its console)."""
     clock = clock or SystemClock()
-    prompts = prompts or load_prompts(schedule_file=settings.schedule_file)
+    prompts = prompts or prompt_book(settings)
     db = Database(create_engine(settings.database_url))
     links: dict[str, str] = {}
     engine = Engine(
@@ -73,6 +73,11 @@ def build(
     return App(
         settings=settings, db=db, engine=engine, dispatcher=dispatcher, channels=dict(channels)
     )
+
+
+def prompt_book(settings: Settings) -> PromptBook:
+    """Load the prompts the settings point at (`build` and `furikaeri doctor` share it)."""
+    return load_prompts(schedule_file=settings.schedule_file)
 
 
 def _channels_from(settings: Settings, engine: Engine) -> dict[str, Channel]:

@@ -15,6 +15,7 @@ from bot import admin
 from bot.config import Settings, settings_or_exit
 from bot.digest import parse_since
 from bot.digest_render import render_csv, render_json, render_text
+from bot.errors import one_line_for_known_errors
 from bot.i18n import SHIPPED_LOCALES, translator
 from bot.logs import secrets_of
 from bot.logs import setup as setup_logging
@@ -235,6 +236,18 @@ def run() -> None:
 
 
 @app.command()
+def doctor(as_json: JsonFlag = False) -> None:
+    """Check the deployment: database, schema, prompts, tokens, webhooks, help contacts."""
+    from bot.bootstrap import prompt_book
+    from bot.doctor import Deployment, render_json, render_text, run_checks
+
+    settings = _settings()
+    results = asyncio.run(run_checks(Deployment(settings, lambda: prompt_book(settings))))
+    typer.echo(render_json(results) if as_json else render_text(results))
+    raise typer.Exit(0 if all(r.ok for r in results) else 1)
+
+
+@app.command()
 def demo(
     script: Annotated[Path | None, typer.Option(help="Play this script non-interactively.")] = None,
     locale: Annotated[str, typer.Option(help="Language of the demo.")] = "en",
@@ -262,7 +275,8 @@ def demo(
 
 
 def main() -> None:
-    app()
+    with one_line_for_known_errors():  # bot/errors.py maps every everyday mistake
+        app()
 
 
 if __name__ == "__main__":

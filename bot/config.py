@@ -78,11 +78,18 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://") or value.startswith("postgres://"):
             return "postgresql+asyncpg://" + value.split("://", 1)[1]
         if value.startswith("sqlite:///"):
-            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+            value = "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
         if not (
             value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")
         ):
             raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        if value.startswith("sqlite+aiosqlite:///"):
+            from bot.errors import sqlite_path_problem
+
+            # A missing folder is a bad setting, reported before anything connects.
+            path = value.removeprefix("sqlite+aiosqlite:///").split("?", 1)[0]
+            if problem := sqlite_path_problem(path):
+                raise ValueError(problem)
         return value
 
     @field_validator(
@@ -139,7 +146,12 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def settings_or_exit() -> Settings:
-    """Settings for a command line entry point: a bad value prints one line and exits 2."""
+    """Settings for a command line entry point: a bad value prints one line and exits 2;
+    a FURIKAERI_* variable that is no setting gets a warning naming the closest one."""
+    from bot.unknown_settings import unknown_variable_warnings
+
+    for warning in unknown_variable_warnings():
+        print(f"furikaeri: warning: {warning}", file=sys.stderr)
     try:
         return load_settings()
     except ConfigError as exc:
