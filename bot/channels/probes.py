@@ -8,17 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiohttp
-from linebot.v3.messaging import (
-    ApiException,
-    AsyncApiClient,
-    AsyncMessagingApi,
-    Configuration,
-)
-from telegram import Bot
-from telegram.error import InvalidToken, NetworkError, TelegramError
-from telegram.request import HTTPXRequest
-
 
 class ProbeFailed(Exception):
     """The platform could not be asked; `refused` when it turned the credentials down."""
@@ -46,6 +35,11 @@ class LineBot:
 
 async def probe_telegram(*, token: str, api_url: str, timeout: float) -> TelegramBot:
     """getMe and getWebhookInfo with this token."""
+    # Imported here: each SDK takes seconds to import, and a deployment may use only one.
+    from telegram import Bot
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+    from telegram.request import HTTPXRequest
+
     request = HTTPXRequest(
         connection_pool_size=2,
         read_timeout=timeout,
@@ -73,6 +67,9 @@ async def probe_telegram(*, token: str, api_url: str, timeout: float) -> Telegra
 
 async def probe_line(*, access_token: str, api_url: str, timeout: float) -> LineBot:
     """Bot info and the webhook endpoint with this channel access token."""
+    import aiohttp
+    from linebot.v3.messaging import ApiException, AsyncApiClient, AsyncMessagingApi, Configuration
+
     config = Configuration(host=api_url.rstrip("/"), access_token=access_token)
     try:
         async with AsyncApiClient(config) as client:
