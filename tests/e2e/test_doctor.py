@@ -249,3 +249,17 @@ def test_unknown_variables_and_bad_settings(tmp_path: Path, deployment: dict[str
     assert result.stderr.strip().splitlines() == [
         "furikaeri: configuration error: FURIKAERI_TIMEZONE: unknown IANA time zone 'Mars/Base'"
     ]
+
+
+def test_schema_check_before_and_after_db_upgrade(tmp_path: Path, database_url: str) -> None:
+    env = {"FURIKAERI_DATABASE_URL": database_url}
+    if database_url.startswith("sqlite"):
+        Path(database_url.split(":///", 1)[1]).touch()  # an empty file: connected, no tables
+    _, checks = doctor(env, tmp_path)
+    assert checks["database"]["ok"], checks["database"]
+    assert checks["schema"]["detail"] == "no tables yet"
+
+    upgraded = furikaeri("db", "upgrade", env=env, cwd=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    _, checks = doctor(env, tmp_path)
+    assert checks["schema"]["ok"] and "newest migration" in checks["schema"]["detail"]
