@@ -65,7 +65,7 @@ def build(
     unless given (the demo passes its console); events go to the features' router unless
     another handler is given (tests wrap it to make it fail)."""
     clock = clock or SystemClock()
-    prompts = prompts or load_prompts(schedule_file=settings.schedule_file)
+    prompts = prompts or prompt_book(settings)
     db = Database(create_engine(settings.database_url))
     links: dict[str, str] = {}
     engine = Engine(
@@ -88,6 +88,11 @@ def build(
             TranslationWorker(db=db, translator=translator, clock=clock) if translator else None
         ),
     )
+
+
+def prompt_book(settings: Settings) -> PromptBook:
+    """Load the prompts the settings point at (`build` and `furikaeri doctor` share it)."""
+    return load_prompts(schedule_file=settings.schedule_file)
 
 
 def _channels_from(settings: Settings, engine: Engine) -> dict[str, Channel]:

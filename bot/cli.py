@@ -12,11 +12,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from bot.bootstrap import build
+from bot import doctor as checks
+from bot.bootstrap import build, prompt_book
 from bot.config import Settings, settings_or_exit
 from bot.db.migrate import upgrade
 from bot.demo import AdminSteps, builtin_script, parse_script, read_line, run_demo
 from bot.engine.core import Engine
+from bot.errors import one_line_for_known_errors
 from bot.i18n import SHIPPED_LOCALES, set_strict, translator
 from bot.logs import secrets_of
 from bot.logs import setup as setup_logging
@@ -286,6 +288,17 @@ def run() -> None:
 
 
 @app.command()
+def doctor(as_json: JsonFlag = False) -> None:
+    """Check the deployment: database, schema, prompts, tokens, webhooks, help contacts."""
+    settings = _settings()
+    results = asyncio.run(
+        checks.run_checks(checks.Deployment(settings, lambda: prompt_book(settings)))
+    )
+    typer.echo(checks.render_json(results) if as_json else checks.render_text(results))
+    raise typer.Exit(0 if all(r.ok for r in results) else 1)
+
+
+@app.command()
 def demo(
     script: Annotated[Path | None, typer.Option(help="Play this script non-interactively.")] = None,
     locale: Annotated[str, typer.Option(help="Language of the demo.")] = "en",
@@ -328,7 +341,8 @@ def demo_admin() -> AdminSteps:
 
 
 def main() -> None:
-    app()
+    with one_line_for_known_errors():  # bot/errors.py maps every everyday mistake
+        app()
 
 
 if __name__ == "__main__":

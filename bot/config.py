@@ -11,6 +11,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.i18n import SHIPPED_LOCALES
+from bot.sqlite_path import sqlite_path_problem
+from bot.unknown_settings import unknown_variable_warnings
 
 PLACEHOLDERS = {"changeme", "change-me", "xxx", "your-token-here", "token", "secret"}
 
@@ -87,11 +89,16 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://") or value.startswith("postgres://"):
             return "postgresql+asyncpg://" + value.split("://", 1)[1]
         if value.startswith("sqlite:///"):
-            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+            value = "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
         if not (
             value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")
         ):
             raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        if value.startswith("sqlite+aiosqlite:///"):
+            # A missing folder is a bad setting, reported before anything connects.
+            path = value.removeprefix("sqlite+aiosqlite:///").split("?", 1)[0]
+            if problem := sqlite_path_problem(path):
+                raise ValueError(problem)
         return value
 
     @field_validator(
@@ -161,6 +168,11 @@ class Settings(BaseSettings):
         return self.line_channel_secret is not None and self.line_channel_access_token is not None
 
 
+def setting_names() -> list[str]:
+    """Every FURIKAERI_* variable the settings class reads."""
+    return sorted("FURIKAERI_" + name.upper() for name in Settings.model_fields)
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build settings or raise ConfigError with one line naming the variable."""
     try:
@@ -175,7 +187,10 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def settings_or_exit() -> Settings:
-    """Settings for a command line entry point: a bad value prints one line and exits 2."""
+    """Settings for a command line entry point: a bad value prints one line and exits 2;
+    a FURIKAERI_* variable that is no setting gets a warning naming the closest one."""
+    for warning in unknown_variable_warnings(setting_names()):
+        print(f"furikaeri: warning: {warning}", file=sys.stderr)
     try:
         return load_settings()
     except ConfigError as exc:

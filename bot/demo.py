@@ -94,8 +94,8 @@ async def run_demo(
             counselor_id, link = await admin.add_counselor(engine, "Sato", locale)
 
             async def say(role: str, line: str, echo: bool = True) -> None:
-                if echo:  # typed lines are already on the screen
-                    write(f"\n[{role}] {line}")
+                if echo:  # lines typed in the interactive mode are already on the screen
+                    write("\n" + shown_as_typed(role, line, console.pressed(role, line)))
                 await engine.receive(console.event(role, line, locale_hint=locale))
                 await engine.drain()
 
@@ -104,7 +104,7 @@ async def run_demo(
             await say("student", f"/start {invite}")
             if script is not None:
                 for role, line in script:
-                    await say(role, line, False)
+                    await say(role, line)
             elif read is not None:
                 await _interactive(say, read, write)
             digest = await admin.digest_text(engine, counselor_id, locale)
@@ -114,6 +114,11 @@ async def run_demo(
         finally:
             await stop(app)
     return 0
+
+
+def shown_as_typed(role: str, line: str, pressed: str | None) -> str:
+    """A line the counselor or student typed, or the button they pressed, as on a prompt."""
+    return f"{role}> [pressed: {pressed}]" if pressed is not None else f"{role}> {line}"
 
 
 async def _interactive(

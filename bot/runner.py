@@ -13,6 +13,7 @@ import uvicorn
 
 from bot.bootstrap import App, build, start, stop
 from bot.config import Settings
+from bot.errors import EXIT_USAGE, explain
 from bot.web import create_app
 
 log = logging.getLogger(__name__)
@@ -51,10 +52,10 @@ async def serve(settings: Settings) -> int:
     try:
         await start(app)
     except Exception as exc:
-        _startup_failed(app, exc)
+        code = _startup_failed(app, exc)
         with contextlib.suppress(Exception):  # already reported; close what did start
             await stop(app)
-        return STARTUP_FAILED
+        return code
     log.info(
         "furikaeri.started", extra={"channels": sorted(app.channels), "port": settings.http_port}
     )
@@ -79,10 +80,15 @@ def _on_signals(server: uvicorn.Server) -> None:
         loop.add_signal_handler(sig, handle)
 
 
-def _startup_failed(app: App, exc: Exception) -> None:
-    """One line on stderr; the exception's text never carries a secret (redacted here)."""
-    reason = f"{type(exc).__name__}: {exc}"
+def _startup_failed(app: App, exc: Exception) -> int:
+    """One line on stderr and the exit code; the exception's text never carries a secret
+    (redacted here). A known mistake (the database cannot be opened) is a usage error."""
     settings = app.settings
+    if (known := explain(exc, settings)) is not None:
+        print(f"furikaeri: {known}", file=sys.stderr)
+        return EXIT_USAGE
+    lines = str(exc).strip().splitlines()  # SQLAlchemy appends a second "Background" line
+    reason = f"{type(exc).__name__}: {lines[0] if lines else ''}"
     secrets = (
         settings.telegram_token,
         settings.telegram_webhook_secret,
@@ -93,3 +99,4 @@ def _startup_failed(app: App, exc: Exception) -> None:
         if secret is not None and secret.get_secret_value():
             reason = reason.replace(secret.get_secret_value(), "<redacted>")
     print(f"furikaeri: could not start: {reason[:300]}", file=sys.stderr)
+    return STARTUP_FAILED

@@ -21,6 +21,42 @@ PG_URL = os.environ.get("FURIKAERI_TEST_DATABASE_URL", "")
 
 def pytest_configure(config: pytest.Config) -> None:
     set_strict(True)  # a missing translation fails the test that shows it
+    config.addinivalue_line(
+        "markers", "needs_postgresql: runs only when FURIKAERI_TEST_DATABASE_URL is set"
+    )
+
+
+_POSTGRES_LEFT_OUT = pytest.StashKey[int]()
+
+
+def _needs_postgresql(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    on_postgres = callspec is not None and callspec.params.get("database_url") == "postgresql"
+    return on_postgres or item.get_closest_marker("needs_postgresql") is not None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without FURIKAERI_TEST_DATABASE_URL, leave out the PostgreSQL half as a whole: one
+    line in the summary instead of a "skipped" line per test, so other skips stay visible."""
+    if PG_URL:
+        return
+    left_out = [item for item in items if _needs_postgresql(item)]
+    if left_out:
+        items[:] = [item for item in items if not _needs_postgresql(item)]
+        config.hook.pytest_deselected(items=left_out)
+    config.stash[_POSTGRES_LEFT_OUT] = len(left_out)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    left_out = terminalreporter.config.stash.get(_POSTGRES_LEFT_OUT, 0)
+    if left_out:
+        terminalreporter.write_line(
+            f"PostgreSQL half skipped ({left_out} test{'s' * (left_out != 1)}): "
+            "FURIKAERI_TEST_DATABASE_URL is not "
+            "set. To run it: FURIKAERI_TEST_DATABASE_URL="
+            "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres make test",
+            yellow=True,
+        )
 
 
 def _pg_async(url: str) -> str:

@@ -41,6 +41,14 @@ class ConsoleChannel:
                 for number, button in enumerate(message.buttons, start=1):
                     self._write(f"  [{number}] {button.label}")
 
+    def pressed(self, user: str, line: str) -> str | None:
+        """The label of the button that `line` presses for this user, if it presses one."""
+        number = line.strip().strip("[]")
+        buttons = self._buttons.get(user, [])
+        if number.isdigit() and 1 <= int(number) <= len(buttons):
+            return buttons[int(number) - 1][0]
+        return None
+
     def event(self, user: str, line: str, *, locale_hint: str = "") -> Inbound:
         """Translate a typed line: "[n]" or "n" presses button n of the last keyboard."""
         event_id = f"console-{next(self._ids)}"

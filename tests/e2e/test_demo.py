@@ -34,6 +34,24 @@ def test_scripted_demo_prints_the_answers_in_the_digest(tmp_path: Path, locale: 
     assert not list(tmp_path.iterdir()), "the demo must not leave files behind"
 
 
+def test_scripted_demo_shows_what_both_sides_typed_and_pressed(tmp_path: Path) -> None:
+    from bot.demo import ANSWERS
+
+    result = _demo("--locale", "en", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    talk = result.stdout.split("=" * 60, 1)[0]
+    for typed in ("counselor> /session", *(f"student> {answer}" for answer in ANSWERS["en"])):
+        assert f"\n{typed}\n" in talk, typed
+    # Buttons show their label, each right after the keyboard it was pressed on.
+    assert "student> [pressed: I agree]" in talk
+    assert "counselor> [pressed: Interviews]" in talk
+    keyboard = talk.index("  [3] Interviews")
+    assert keyboard < talk.index("counselor> [pressed: Interviews]")
+    # The bot's answer to a typed line comes after the line.
+    noticed = talk.index(f"student> {ANSWERS['en'][0]}")
+    assert talk.index("[bot → student]", noticed) > noticed
+
+
 def test_demo_plays_a_script_file(tmp_path: Path) -> None:
     script = tmp_path / "talk.txt"
     script.write_text(
@@ -86,4 +104,11 @@ async def test_interactive_demo_switches_roles_and_quits_with_the_digest() -> No
     screen = "\n".join(shown)
     digest = screen.split("=" * 60, 1)[1]
     assert "I want to choose for myself." in digest
-    assert "[student] I want to choose for myself." not in screen  # typed lines are not echoed
+    # Typed lines are already on the terminal: not echoed, neither as text nor as presses.
+    assert "I want to choose for myself." not in digest_free(screen)
+    assert "[pressed:" not in screen
+    assert "counselor> /start" in screen  # the set-up lines nobody typed are shown
+
+
+def digest_free(screen: str) -> str:
+    return screen.split("=" * 60, 1)[0]

@@ -33,7 +33,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-ENDPOINTS = ("reply", "push", "multicast", "profile", "leave_group", "leave_room")
+ENDPOINTS = (
+    "reply",
+    "push",
+    "multicast",
+    "profile",
+    "leave_group",
+    "leave_room",
+    "info",
+    "webhook_endpoint",
+)
 MAX_MESSAGES = 5
 MAX_TEXT = 5000  # UTF-16 code units
 MAX_QUICK_REPLY_ITEMS = 13
@@ -118,6 +127,16 @@ class _State:
     left: list[str] = field(default_factory=list)
     failures: dict[str, deque[_Failure]] = field(default_factory=dict)
     delays: dict[str, deque[float]] = field(default_factory=dict)
+    bot_info: dict[str, str] = field(
+        default_factory=lambda: {
+            "userId": "U" + "0" * 32,
+            "basicId": "@123abcde",
+            "displayName": "furikaeri",
+            "chatMode": "bot",
+            "markAsReadMode": "auto",
+        }
+    )
+    webhook: dict[str, Any] = field(default_factory=lambda: {"endpoint": "", "active": False})
 
 
 def _error(status: int, message: str, details: list[dict[str, str]] | None = None) -> JSONResponse:
@@ -143,6 +162,8 @@ class LineApiFake:
                 Route("/v2/bot/profile/{user_id}", self._profile, methods=["GET"]),
                 Route("/v2/bot/group/{chat_id}/leave", self._leave_group, methods=["POST"]),
                 Route("/v2/bot/room/{chat_id}/leave", self._leave_room, methods=["POST"]),
+                Route("/v2/bot/info", self._info, methods=["GET"]),
+                Route("/v2/bot/channel/webhook/endpoint", self._webhook_endpoint, methods=["GET"]),
             ]
         )
 
@@ -161,6 +182,11 @@ class LineApiFake:
             profile["language"] = language
         with self._lock:
             self._state.profiles[user_id] = profile
+
+    def set_webhook(self, endpoint: str, *, active: bool = True) -> None:
+        """The webhook URL set in the LINE Developers console, and "Use webhook"."""
+        with self._lock:
+            self._state.webhook = {"endpoint": endpoint, "active": active}
 
     def block(self, user_id: str) -> None:
         """The user blocks the bot: pushes still answer 200 but deliver nothing (as LINE)."""
@@ -234,6 +260,12 @@ class LineApiFake:
 
     async def _leave_room(self, request: Request) -> JSONResponse:
         return await self._handle("leave_room", request, self._accept_leave)
+
+    async def _info(self, request: Request) -> JSONResponse:
+        return await self._handle("info", request, self._accept_info)
+
+    async def _webhook_endpoint(self, request: Request) -> JSONResponse:
+        return await self._handle("webhook_endpoint", request, self._accept_webhook_endpoint)
 
     async def _handle(self, endpoint: str, request: Request, accept: Any) -> JSONResponse:
         raw = await request.body()
@@ -355,6 +387,14 @@ class LineApiFake:
     def _accept_leave(self, request: Request, body: Any, request_id: str) -> JSONResponse:
         self._state.left.append(request.path_params["chat_id"])
         return JSONResponse({})
+
+    def _accept_info(self, request: Request, body: Any, request_id: str) -> JSONResponse:
+        return JSONResponse(dict(self._state.bot_info))
+
+    def _accept_webhook_endpoint(
+        self, request: Request, body: Any, request_id: str
+    ) -> JSONResponse:
+        return JSONResponse(dict(self._state.webhook))
 
 
 def _check_endpoint(endpoint: str) -> str:

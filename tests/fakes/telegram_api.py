@@ -132,6 +132,7 @@ class FakeTelegram:
         self._delays: list[_Delay] = []
         self._blocked: set[int] = set()
         self.webhook: dict[str, Any] = {"url": "", "secret_token": None, "allowed_updates": None}
+        self.webhook_error: str | None = None  # e.g. "Wrong response from the webhook: 502"
         self.app = Starlette(
             routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])]
         )
@@ -452,6 +453,9 @@ class FakeTelegram:
             }
             if self.webhook["allowed_updates"]:
                 info["allowed_updates"] = self.webhook["allowed_updates"]
+            if self.webhook_error:  # Telegram's last failure to reach the webhook
+                info["last_error_date"] = int(time.time())
+                info["last_error_message"] = self.webhook_error
         return info
 
     async def _api_setmycommands(self, params: dict[str, Any]) -> Any:
