@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -197,8 +198,34 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(String(200), default="")
     reply_token: Mapped[str] = mapped_column(String(256), default="")
     reply_token_expires_at: Mapped[datetime | None]
+    # To someone the bot does not know (or no longer knows): the chat id is blanked once sent.
+    forget_chat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class OutboxConcern(Base):
+    """Which students an outbox message quotes or is about, so deleting them finds it."""
+
+    __tablename__ = "outbox_concerns"
+    outbox_id: Mapped[int] = mapped_column(
+        ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True
+    )
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class CodeAttempt(Base):
+    """A wrong invite or link code sent from one chat; kept only while it counts (minutes).
+
+    The chat is known by a hash, so these rows name nobody.
+    """
+
+    __tablename__ = "code_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_hash: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)
 
 
 class ConversationState(Base):

@@ -121,7 +121,12 @@ class Engine:
                 replies = await self._handle(event, ctx)
                 student_id = ctx.student.id if ctx.student is not None else None
                 due_now = await enqueue(
-                    uow, replies, now=ctx.now, event=event, sender_student_id=student_id
+                    uow,
+                    replies,
+                    now=ctx.now,
+                    event=event,
+                    sender_student_id=student_id,
+                    sender_is_stranger=ctx.student is None and ctx.counselor is None,
                 )
                 await uow.inbox.finish(row, now=self.clock.now())
                 await uow.commit()
