@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from datetime import timedelta
@@ -16,6 +17,23 @@ from handlers.common import counselor_help, how_to_join, language_picker
 log = logging.getLogger(__name__)
 
 CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def screen_before_consent(event: Inbound, ctx: Context) -> Inbound:
+    """Keep of a message from someone who has not consented only what answering it needs.
+
+    A code (to join) and a cry for help (to show the help contacts) are stored until the
+    event is handled, then wiped from the database files; any other words are never stored.
+    """
+    if event.kind is Kind.TEXT:
+        text = event.text.strip()
+        if CODE_SHAPE.match(text) or safety.is_crisis(ctx, event.text):
+            return event
+        return dataclasses.replace(event, text="")
+    if event.kind is Kind.COMMAND:
+        keep = event.command == "start" or safety.is_crisis(ctx, event.args)
+        return dataclasses.replace(event, text="", args=event.args if keep else "")
+    return dataclasses.replace(event, text="")  # an edit, before consent, changes nothing
 
 
 async def stranger(event: Inbound, ctx: Context) -> list[Reply]:

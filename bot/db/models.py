@@ -13,13 +13,12 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
-    Text,
     UniqueConstraint,
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.db.types import UTCDateTime
+from bot.db.types import UTCDateTime, WordsString, WordsText
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -44,7 +43,7 @@ class Counselor(Base):
 
     __tablename__ = "counselors"
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(WordsString(200))
     locale: Mapped[str] = mapped_column(String(16))
     timezone: Mapped[str] = mapped_column(String(64))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -59,7 +58,8 @@ class Student(Base):
     __tablename__ = "students"
     id: Mapped[int] = mapped_column(primary_key=True)
     counselor_id: Mapped[int] = mapped_column(ForeignKey("counselors.id"), index=True)
-    label: Mapped[str] = mapped_column(String(200), default="")  # the counselor's name for them
+    # The counselor's name for them.
+    label: Mapped[str] = mapped_column(WordsString(200), default="")
     locale: Mapped[str] = mapped_column(String(16))
     timezone: Mapped[str] = mapped_column(String(64))
     consent: Mapped[str] = mapped_column(String(16), default="pending")  # pending|given|withdrawn
@@ -94,7 +94,7 @@ class Code(Base):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(8))  # invite|link
     counselor_id: Mapped[int] = mapped_column(ForeignKey("counselors.id"), index=True)
-    label: Mapped[str] = mapped_column(String(200), default="")
+    label: Mapped[str] = mapped_column(WordsString(200), default="")
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
@@ -146,7 +146,7 @@ class Answer(Base):
         ForeignKey("students.id", ondelete="CASCADE"), index=True
     )
     question_id: Mapped[str] = mapped_column(String(64))
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(WordsText)
     choice: Mapped[str | None] = mapped_column(String(64))
     scale: Mapped[int | None]
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -48,6 +48,13 @@ class Inbox:
         )
         return list((await self.s.scalars(query)).all())
 
+    async def has_pending(self, sender: str) -> bool:
+        """Whether the sender has events not handled yet."""
+        query = select(InboxEvent.id).where(
+            InboxEvent.sender == sender, InboxEvent.status == "pending"
+        )
+        return await self.s.scalar(query.limit(1)) is not None
+
     async def next_pending(self, sender: str) -> InboxEvent | None:
         query = (
             select(InboxEvent)

@@ -87,6 +87,16 @@ class Accounts:
             )
         )
 
+    async def may_keep_words(self, channel: str, external_id: str) -> bool:
+        """True for a counselor's chat account or a student's who consented."""
+        query = (
+            select(ChannelAccount.counselor_id, Student.consent)
+            .outerjoin(Student, Student.id == ChannelAccount.student_id)
+            .where(ChannelAccount.channel == channel, ChannelAccount.external_id == external_id)
+        )
+        row = (await self.s.execute(query)).first()
+        return row is not None and (row.counselor_id is not None or row.consent == "given")
+
     async def add(
         self,
         *,

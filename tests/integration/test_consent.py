@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TypeVar
 
+from bot import admin
 from bot.db.models import Answer, AuditEntry, InboxEvent, OutboxMessage, Run, Student
 from bot.engine.events import Kind
 from tests.harness import Counselor, Harness
-from tests.stored import all_rows, rows_of, stored_text
+from tests.stored import all_rows, rows_of, sqlite_bytes, stored_text
 
 T = TypeVar("T")
 PRIVATE = "my visa expires in May and I am scared 7c1f"
@@ -73,6 +74,48 @@ async def test_before_consent_nothing_but_the_consent_state_is_stored(harness: H
     assert "visa expires in May" not in stored and "7c1f" not in stored
     outbox = await _rows(harness, OutboxMessage)
     assert outbox and all(m.payload is None for m in outbox if m.chat_id == "s1")
+
+
+async def test_before_consent_what_is_typed_never_reaches_the_sqlite_files(
+    sqlite_url: str,
+) -> None:
+    harness = await Harness.create(sqlite_url)
+    try:
+        counselor, student_id = await _pending_student(harness)
+        await harness.session(counselor, student_id)
+        await harness.say("s1", PRIVATE)
+        await harness.send(
+            harness.event("s1", kind=Kind.EDIT, text=PRIVATE + " edited", message_id="e1")
+        )
+        await harness.say("s1", "/journal my own words 5d2a")
+        await harness.say("x9", "a stranger writes 91bf")
+        # A cry for help is read (the help contacts come at once), then wiped from the files.
+        replies = await harness.say("s1", "sometimes I think about suicide 0e4c")
+        assert replies[0].text.startswith("Thank you for telling me.")
+        # A code is read to join, then wiped too.
+        code = await admin.create_invite(harness.engine, counselor_id=counselor.id, label="Ana")
+        await harness.say("s2", code, locale_hint="en")
+        assert harness.texts("s2")[-1].startswith("Hello!")
+
+        raw = sqlite_bytes(sqlite_url)  # the app is running: nothing closed the files
+        for typed in ("7c1f", "5d2a", "91bf", "0e4c", code):
+            assert typed.encode() not in raw, typed
+        assert await _rows(harness, Answer) == []
+    finally:
+        await harness.close()
+
+
+async def test_an_answer_typed_right_after_agreeing_is_kept(harness: Harness) -> None:
+    counselor, student_id = await _pending_student(harness)
+    await harness.session(counselor, student_id)
+    # Both arrive before either is handled: the answer is not mistaken for a stranger's.
+    for event in (
+        harness.event("s1", kind=Kind.CHOICE, data="consent:yes"),
+        harness.event("s1", "I noticed I was calm 2b7e"),
+    ):
+        await harness.engine.receive(event)
+    await harness.engine.drain()
+    assert "I noticed I was calm 2b7e" in [a.text for a in await _rows(harness, Answer)]
 
 
 async def test_agreeing_starts_the_reflection_that_was_waiting(harness: Harness) -> None:
