@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,6 +46,8 @@ class Settings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
+    # Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
 
     @field_validator("timezone")
     @classmethod
@@ -99,6 +102,16 @@ class Settings(BaseSettings):
             raise ValueError("is a placeholder; set the real value")
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _ip_networks(cls, value: str) -> str:
+        for part in _parts(value):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address or network (CIDR)") from None
+        return ",".join(_parts(value))
+
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
         if self.telegram_webhook_url and not self.telegram_webhook_secret:
@@ -117,12 +130,20 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(p, strict=False) for p in _parts(self.trusted_proxies))
+
+    @property
     def telegram_enabled(self) -> bool:
         return self.telegram_token is not None
 
     @property
     def line_enabled(self) -> bool:
         return self.line_channel_secret is not None and self.line_channel_access_token is not None
+
+
+def _parts(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def load_settings(**overrides: object) -> Settings:
