@@ -230,6 +230,31 @@ async def test_after_forget_the_answers_are_gone_from_the_sqlite_files(sqlite_ur
         await harness.close()
 
 
+def test_cli_forget_drops_a_waiting_digest_that_concerns_the_student(database_url: str) -> None:
+    async def queue_digest() -> int:
+        harness = await Harness.create(database_url)
+        try:
+            sato, mine, _, _ = await _three_students(harness)
+            await _waiting_digest_quoting(harness, sato, MINE[0][:10], mine)
+            return mine
+        finally:
+            await harness.close()
+
+    async def waiting() -> list[str]:
+        harness = await Harness.create(database_url)
+        try:
+            rows = await rows_of(harness.engine.db, OutboxMessage, status="pending")
+            return [m["text"] for r in rows for m in (r.payload or {}).get("messages", [])]
+        finally:
+            await harness.close()
+
+    mine = asyncio.run(queue_digest())
+    assert f"Digest: {MINE[0][:10]}" in asyncio.run(waiting())
+    result = _cli(database_url, "forget", str(mine), "--yes")
+    assert result.exit_code == 0, result.output
+    assert not any(text.startswith("Digest:") for text in asyncio.run(waiting()))
+
+
 def test_cli_forget_leaves_no_answer_text_in_the_sqlite_files(sqlite_url: str) -> None:
     mine, other, _ = _prepare(sqlite_url)
     before = sqlite_bytes(sqlite_url)
