@@ -69,7 +69,13 @@ def build(
     db = Database(create_engine(settings.database_url))
     links: dict[str, str] = {}
     engine = Engine(
-        db=db, handle=handle, prompts=prompts, settings=settings, clock=clock, links=links
+        db=db,
+        handle=handle,
+        prompts=prompts,
+        settings=settings,
+        clock=clock,
+        links=links,
+        screen=handlers.screen_before_consent,
     )
     if channels is None:
         channels = _channels_from(settings, engine)

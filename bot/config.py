@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from pathlib import Path
 from typing import Literal
@@ -50,6 +51,8 @@ class Settings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
+    # Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
 
     # Machine translation of answers for the counselor (off unless chosen; see docs/privacy.md).
     translator: Literal["none", "libretranslate", "deepl"] = "none"
@@ -142,6 +145,16 @@ class Settings(BaseSettings):
             raise ValueError("FURIKAERI_DEEPL_AUTH_KEY is required when FURIKAERI_TRANSLATOR=deepl")
         return self
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _ip_networks(cls, value: str) -> str:
+        for part in _parts(value):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address or network (CIDR)") from None
+        return ",".join(_parts(value))
+
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
         if self.telegram_webhook_url and not self.telegram_webhook_secret:
@@ -160,6 +173,10 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(p, strict=False) for p in _parts(self.trusted_proxies))
+
+    @property
     def telegram_enabled(self) -> bool:
         return self.telegram_token is not None
 
@@ -171,6 +188,10 @@ class Settings(BaseSettings):
 def setting_names() -> list[str]:
     """Every FURIKAERI_* variable the settings class reads."""
     return sorted("FURIKAERI_" + name.upper() for name in Settings.model_fields)
+
+
+def _parts(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -36,8 +36,9 @@ async def serve(settings: Settings) -> int:
         await app.db.dispose()
         return 2
     web = create_app(
-        webhooks={name: ch.handle_webhook for name, ch in app.channels.items()},
+        webhooks=app.channels,
         ping=app.db.ping,
+        trusted_proxies=settings.trusted_proxy_networks,
     )
     config = uvicorn.Config(
         web,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -14,18 +16,30 @@ from starlette.routing import Route
 
 log = logging.getLogger(__name__)
 
-WebhookHandler = Callable[[Mapping[str, str], bytes], Awaitable[tuple[int, str]]]
 MAX_BODY = 1_000_000  # bytes; Telegram and LINE updates are far smaller
 PING_TIMEOUT = 5.0  # seconds; a database that does not answer by then is unhealthy
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Webhook(Protocol):
+    """A channel's webhook: a cheap check that a request is the platform's, and the handling."""
+
+    def authentic(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """Whether the request carries the platform's secret or signature."""
+        ...
+
+    async def handle_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
+        """Verify, store, and say what to answer (status, text)."""
+        ...
 
 
 class SourceRateLimit:
-    """A token bucket per source address: bounded webhook requests per second."""
+    """A token bucket per source address: bounded refused webhook requests per second."""
 
     def __init__(
         self,
-        rate: float = 50.0,
-        burst: int = 200,
+        rate: float = 2.0,
+        burst: int = 30,
         max_sources: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -46,14 +60,41 @@ class SourceRateLimit:
         return True
 
 
+def client_address(peer: str, forwarded_for: str, trusted: Sequence[Network]) -> str:
+    """Where a request comes from: the peer, or, when the peer is a trusted reverse proxy,
+    the nearest address in X-Forwarded-For that is not one of the trusted proxies (the
+    ones further left could be written by anyone)."""
+    if not _trusted(peer, trusted):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _trusted(address: str, trusted: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
 def create_app(
     *,
-    webhooks: Mapping[str, WebhookHandler],
+    webhooks: Mapping[str, Webhook],
     ping: Callable[[], Awaitable[bool]],
     max_body: int = MAX_BODY,
     limiter: SourceRateLimit | None = None,
+    trusted_proxies: Sequence[Network] = (),
 ) -> Starlette:
-    """The ASGI app: GET /healthz, POST /webhook/{channel} for each channel given."""
+    """The ASGI app: GET /healthz, POST /webhook/{channel} for each channel given.
+
+    Only requests that fail the platform's check are rate-limited (per source address), so
+    junk sent from the address genuine updates also come from (a shared reverse proxy) can
+    never starve them.
+    """
     limiter = limiter or SourceRateLimit()
 
     async def healthz(request: Request) -> Response:
@@ -67,13 +108,9 @@ def create_app(
 
     async def webhook(request: Request) -> Response:
         name = request.path_params["channel"]
-        handler = webhooks.get(name)
-        if handler is None:
+        hook = webhooks.get(name)
+        if hook is None:
             return PlainTextResponse("not found", status_code=404)
-        source = request.client.host if request.client else "unknown"
-        if not limiter.allow(source):
-            log.warning("web.rate_limited", extra={"channel": name})
-            return PlainTextResponse("too many requests", status_code=429)
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_body:
             return PlainTextResponse("body too large", status_code=413)
@@ -87,7 +124,13 @@ def create_app(
                 chunks.append(chunk)
         except ClientDisconnect:
             return PlainTextResponse("client went away", status_code=400)
-        status, text = await handler(request.headers, b"".join(chunks))
+        body = b"".join(chunks)
+        if not hook.authentic(request.headers, body):
+            peer = request.client.host if request.client else "unknown"
+            forwarded = request.headers.get("x-forwarded-for", "")
+            if not limiter.allow(client_address(peer, forwarded, trusted_proxies)):
+                return PlainTextResponse("too many requests", status_code=429)
+        status, text = await hook.handle_webhook(request.headers, body)
         return PlainTextResponse(text, status_code=status)
 
     return Starlette(

@@ -14,6 +14,8 @@ from bot.engine.replies import Reply
 from handlers import common, counselor, onboarding, privacy, reflection, safety, student
 
 Handler = Callable[[Inbound, Context], Awaitable[list[Reply]]]
+# What of an event from someone who has not consented is stored until it is handled.
+screen_before_consent = onboarding.screen_before_consent
 
 COUNSELOR_COMMANDS: dict[str, Handler] = {
     "start": onboarding.counselor_start,

@@ -212,4 +212,8 @@ async def digest(event: Inbound, ctx: Context) -> list[Reply]:
         students=[s.id for s in built.students],
         via="chat",
     )
-    return [Reply(text=chunk) for chunk in render_text(built, ctx.t, max_len=3500)]
+    # Each chunk may quote any of these students: deleting one of them drops it if unsent.
+    concerns = frozenset(s.id for s in built.students)
+    return [
+        Reply(text=chunk, concerns=concerns) for chunk in render_text(built, ctx.t, max_len=3500)
+    ]

@@ -46,4 +46,5 @@ async def _push(ctx: Context, counselor: Counselor) -> list[Reply]:
     )
     to = Recipient("counselor", counselor.id)
     chunks = render_text(built, ctx.tr(counselor.locale), max_len=MAX_MESSAGE)
-    return [Reply(text=chunk, to=to) for chunk in chunks]
+    concerns = frozenset(s.id for s in built.students)  # deleting one drops an unsent chunk
+    return [Reply(text=chunk, to=to, concerns=concerns) for chunk in chunks]

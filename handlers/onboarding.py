@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import re
 from datetime import timedelta
 
@@ -17,6 +19,26 @@ from handlers.common import counselor_help, how_to_join, language_picker
 log = logging.getLogger(__name__)
 
 CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+# Wrong codes a chat may send before it has to wait: guessing a code stays hopeless.
+CODE_ATTEMPTS = 5
+CODE_WINDOW = timedelta(minutes=10)
+
+
+def screen_before_consent(event: Inbound, ctx: Context) -> Inbound:
+    """Keep of a message from someone who has not consented only what answering it needs.
+
+    A code (to join) and a cry for help (to show the help contacts) are stored until the
+    event is handled, then wiped from the database files; any other words are never stored.
+    """
+    if event.kind is Kind.TEXT:
+        text = event.text.strip()
+        if CODE_SHAPE.match(text) or safety.is_crisis(ctx, event.text):
+            return event
+        return dataclasses.replace(event, text="")
+    if event.kind is Kind.COMMAND:
+        keep = event.command == "start" or safety.is_crisis(ctx, event.args)
+        return dataclasses.replace(event, text="", args=event.args if keep else "")
+    return dataclasses.replace(event, text="")  # an edit, before consent, changes nothing
 
 
 async def stranger(event: Inbound, ctx: Context) -> list[Reply]:
@@ -35,9 +57,26 @@ async def stranger(event: Inbound, ctx: Context) -> list[Reply]:
             *(safety.help_replies(ctx, counselor_told=False) if crisis else []),
             how_to_join(ctx),
         ]
+    if wait := await _code_wait(event, ctx):
+        log.info("code.throttled", extra={"channel": event.channel})
+        minutes = math.ceil(wait.total_seconds() / 60)
+        return [
+            Reply(
+                text=ctx.t.ngettext(
+                    "Too many wrong codes were sent from this chat. Please wait {n} minute, "
+                    "then try again. If your code does not work, ask your counselor for a "
+                    "new one.",
+                    "Too many wrong codes were sent from this chat. Please wait {n} minutes, "
+                    "then try again. If your code does not work, ask your counselor for a "
+                    "new one.",
+                    minutes,
+                )
+            )
+        ]
     redeemed = await ctx.uow.codes.redeem(code, now=ctx.now)
     if redeemed is None:
         log.info("code.refused", extra={"channel": event.channel})
+        await ctx.uow.code_attempts.add(event.channel, event.chat_id, now=ctx.now)
         return [
             Reply(
                 text=ctx.t._(
@@ -55,6 +94,16 @@ async def stranger(event: Inbound, ctx: Context) -> list[Reply]:
     if redeemed.kind == "link":
         return await _link_counselor(event, ctx, redeemed.counselor_id)
     return await _enroll_student(event, ctx, redeemed.counselor_id, label)
+
+
+async def _code_wait(event: Inbound, ctx: Context) -> timedelta | None:
+    """How long this chat must wait before its next code is tried (None: not at all)."""
+    since = ctx.now - CODE_WINDOW
+    await ctx.uow.code_attempts.delete_before(since)  # attempts that no longer count
+    wrong = await ctx.uow.code_attempts.recent(event.channel, event.chat_id, since=since)
+    if len(wrong) < CODE_ATTEMPTS:
+        return None
+    return wrong[len(wrong) - CODE_ATTEMPTS] + CODE_WINDOW - ctx.now
 
 
 async def _link_counselor(event: Inbound, ctx: Context, counselor_id: int) -> list[Reply]:
@@ -148,18 +197,34 @@ async def consent_request(ctx: Context) -> Reply:
 
 
 def consent_points(ctx: Context, counselor_name: str) -> list[str]:
-    """What is kept, who reads it, for how long, how to delete it, and what the bot is not."""
+    """Why answers are kept, that taking part is a choice, what is kept, who reads it, when
+    the counselor is alerted, for how long, how to read, copy and delete it, and what the
+    bot is not. One string each, so a deployment's note can be added as one more."""
     t = ctx.t
     points = [
-        t._("• What is kept: your answers to my questions, and when you sent them."),
-        t._("• Who reads them: only your counselor, {name}.", name=counselor_name),
         t._(
-            "• How long: {days} days at most; then they are deleted.",
+            "Why I keep your answers: so that you can look back on your counseling, and "
+            "your counselor can read them and support you better."
+        ),
+        t._("• Taking part is your choice. If you say no, your counseling stays the same."),
+        t._(
+            "• What I keep: your answers and when you sent them; the name your counselor "
+            "gave you; your language and time zone; your chat account; the dates and topics "
+            "of your sessions (your counselor writes them down)."
+        ),
+        t._(
+            "• Who can read it: your counselor, {name}, and the administrators who run this bot.",
+            name=counselor_name,
+        ),
+        t._("• If a message sounds like you may be in danger, I tell your counselor at once."),
+        t._(
+            "• How long: I delete each answer {days} days after you send it. I keep the "
+            "rest until you delete it.",
             days=ctx.settings.retention_days,
         ),
         t._(
-            "• You can read them (/journal), get a copy (/mydata) or delete everything "
-            "(/forget) at any time."
+            "• At any time you can read your answers (/journal), get a copy (/mydata) or "
+            "delete everything (/forget)."
         ),
         t._("• I am not watched in real time and I am not an emergency service."),
     ]
@@ -175,15 +240,16 @@ def consent_points(ctx: Context, counselor_name: str) -> list[str]:
 
 
 def consent_text(ctx: Context, counselor_name: str) -> str:
+    """The consent question: separate paragraphs, so one can be added without touching the
+    others."""
     t = ctx.t
-    return "\n".join(
-        [
-            t._("Before we start, please read this."),
-            *consent_points(ctx, counselor_name),
-            "",
-            t._("Do you agree?"),
-        ]
-    )
+    paragraphs = [
+        t._("Before we start, please read this."),
+        *consent_points(ctx, counselor_name),
+        "",
+        t._("Do you agree?"),
+    ]
+    return "\n".join(paragraphs)
 
 
 async def consent_answer(event: Inbound, ctx: Context) -> list[Reply]:
@@ -250,8 +316,9 @@ async def withdraw_consent(ctx: Context) -> list[Reply]:
             text=t._(
                 "Your consent is withdrawn. I will not send you any more questions or "
                 "reminders, and I keep nothing new that you write. The answers you gave so "
-                "far stay with your counselor until you delete them. Delete them now? "
-                "(To agree again later, send /start.)"
+                "far stay with your counselor for up to {days} days. Delete them now? "
+                "(To agree again later, send /start.)",
+                days=ctx.settings.retention_days,
             ),
             buttons=(
                 # TRANSLATORS: button label, at most 20 characters

@@ -163,19 +163,19 @@ async def forget_choice(event: Inbound, ctx: Context) -> list[Reply]:
 async def forget_student(ctx: Context, student_id: int, *, actor: str) -> None:
     """Delete a student's answers, runs, sessions, messages and profile; audit without text.
 
-    The database files are scrubbed once this commits (SQLite: the write-ahead log is
+    Every message to the student or concerning them (a counselor's digest or alert quoting
+    them) is deleted, sent or not, so nothing unsent about them goes out afterwards. The
+    audit log keeps who did what and when, not the details (such as session topics). The
+    database files are scrubbed once this commits (SQLite: the write-ahead log is
     checkpointed and truncated; secure_delete has zeroed the rows).
     """
     uow = ctx.uow
-    quoted = [a.text for a in await uow.answers.of_student(student_id) if a.text]
-    quoted += [tr.text for tr in await uow.translations.of_student(student_id) if tr.text]
     for account in await uow.accounts.of_student(student_id):
         await uow.inbox.forget_sender(f"{account.channel}:{account.external_id}")
-    await uow.outbox.delete_of_student(student_id)
-    # A counselor's digest still waiting to go out may quote the answers.
-    await uow.outbox.drop_unsent_containing(quoted)
+        await uow.code_attempts.forget(account.channel, account.chat_id)
+    await uow.outbox.delete_concerning(student_id)
     await uow.students.delete(student_id)  # answers, runs, sessions, accounts cascade
-    await uow.audit.record(
-        at=ctx.now, actor=actor, action="data.deleted", subject=f"student:{student_id}"
-    )
+    subject = f"student:{student_id}"
+    await uow.audit.keep_only_the_facts(subject)
+    await uow.audit.record(at=ctx.now, actor=actor, action="data.deleted", subject=subject)
     uow.scrub_after_commit()

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from bot.engine.context import Context
 from bot.engine.replies import Reply
+from handlers.onboarding import CODE_WINDOW
 
 
 async def purge(ctx: Context) -> list[Reply]:
@@ -23,6 +24,7 @@ async def purge(ctx: Context) -> list[Reply]:
     outbox_payloads = await uow.outbox.purge_payloads(cutoff)
     outbox_messages = await uow.outbox.delete_finished_before(cutoff)
     codes = await uow.codes.delete_expired_before(cutoff)
+    await uow.code_attempts.delete_before(ctx.now - CODE_WINDOW)  # they count for minutes
     await uow.audit.record(
         at=ctx.now,
         actor="system",

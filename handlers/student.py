@@ -85,8 +85,10 @@ async def stop(event: Inbound, ctx: Context) -> list[Reply]:
     return [
         Reply(
             text=ctx.t._(
-                "I will not send you any more messages. Your answers are kept for your counselor "
-                "until you delete them (/forget). Send /start to begin again."
+                "I will not send you any more messages. Your answers stay with your counselor "
+                "for up to {days} days. To delete them now, send /forget. "
+                "Send /start to begin again.",
+                days=ctx.settings.retention_days,
             )
         )
     ]

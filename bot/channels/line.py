@@ -32,6 +32,7 @@ from bot.channels.line_render import (
     render,
     retry_key,
 )
+from bot.channels.webhook_json import NotAnUpdate, parse_body
 from bot.engine.events import Inbound, Kind
 from bot.engine.ports import EventSink
 
@@ -113,23 +114,28 @@ class LineChannel:
 
     # -- inbound ------------------------------------------------------------------------
 
-    async def handle_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
-        """Verify the signature, then hand every event to the sink, in order."""
+    def authentic(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """Whether the body is signed with our channel secret (HMAC-SHA256)."""
         signature = _header(headers, "x-line-signature")
         if not signature:
+            return False
+        try:
+            return bool(self._validator.validate(body.decode("utf-8"), signature))
+        except UnicodeDecodeError:
+            return False
+
+    async def handle_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
+        """Verify the signature, then hand every event to the sink, in order."""
+        if not _header(headers, "x-line-signature"):
             log.warning("LINE webhook without X-Line-Signature refused")
             return 400, "missing signature"
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return 400, "body is not UTF-8"
-        if not self._validator.validate(text, signature):
+        if not self.authentic(headers, body):
             log.warning("LINE webhook with a bad signature refused")
             return 400, "invalid signature"
         try:
-            payload = json.loads(text)
-        except ValueError:
-            return 400, "malformed JSON"
+            payload = parse_body(body)
+        except NotAnUpdate:
+            return 400, "malformed JSON, or nested too deep"
         events = payload.get("events") if isinstance(payload, dict) else None
         if not isinstance(events, list):
             return 400, "no events"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -31,6 +30,7 @@ from bot.channels.telegram_translate import (
     pressed_label,
     to_inbound,
 )
+from bot.channels.webhook_json import NotAnUpdate, parse_body
 from bot.engine.events import Kind
 from bot.engine.ports import EventSink
 
@@ -134,17 +134,21 @@ class TelegramChannel:
             self._bot = None
         self._redact.uninstall()
 
-    async def handle_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
-        """Check the secret, store the update through the sink, and say what to answer."""
+    def authentic(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """Whether the request carries our webhook's secret token (compared in constant time)."""
         given = _header(headers, SECRET_HEADER)
         expected = self._webhook_secret
-        if not given or not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        return bool(given and expected and hmac.compare_digest(given.encode(), expected.encode()))
+
+    async def handle_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
+        """Check the secret, store the update through the sink, and say what to answer."""
+        if not self.authentic(headers, body):
             logger.warning("telegram: webhook call with a missing or wrong secret token")
             return 403, "forbidden"
         try:
-            raw = json.loads(body)
-        except (UnicodeDecodeError, ValueError):
-            return 400, "body is not JSON"
+            raw = parse_body(body)
+        except NotAnUpdate:
+            return 400, "body is not JSON, or is nested too deep"
         if not isinstance(raw, dict):
             return 400, "body is not a JSON object"
         if self._bot is None:

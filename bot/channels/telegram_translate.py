@@ -145,6 +145,10 @@ def _choice(event_id: str, query: CallbackQuery) -> Inbound | None:
     message_id = str(message.message_id)
     if message.chat.type in _GROUP_CHATS:
         return _event(event_id, Kind.GROUP, query.from_user, message.chat.id, message_id=message_id)
+    if message.chat.type == ChatType.PRIVATE and message.chat.id != query.from_user.id:
+        # In a private chat the chat is the user: a press that says otherwise would act as
+        # one person and answer into another's chat. Telegram never sends it; ignore it.
+        return None
     return _event(
         event_id,
         Kind.CHOICE,

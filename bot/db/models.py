@@ -13,12 +13,12 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
-    Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.db.types import UTCDateTime
+from bot.db.types import UTCDateTime, WordsString, WordsText
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -43,7 +43,7 @@ class Counselor(Base):
 
     __tablename__ = "counselors"
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(WordsString(200))
     locale: Mapped[str] = mapped_column(String(16))
     timezone: Mapped[str] = mapped_column(String(64))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -58,7 +58,8 @@ class Student(Base):
     __tablename__ = "students"
     id: Mapped[int] = mapped_column(primary_key=True)
     counselor_id: Mapped[int] = mapped_column(ForeignKey("counselors.id"), index=True)
-    label: Mapped[str] = mapped_column(String(200), default="")  # the counselor's name for them
+    # The counselor's name for them.
+    label: Mapped[str] = mapped_column(WordsString(200), default="")
     locale: Mapped[str] = mapped_column(String(16))
     timezone: Mapped[str] = mapped_column(String(64))
     consent: Mapped[str] = mapped_column(String(16), default="pending")  # pending|given|withdrawn
@@ -93,7 +94,7 @@ class Code(Base):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(8))  # invite|link
     counselor_id: Mapped[int] = mapped_column(ForeignKey("counselors.id"), index=True)
-    label: Mapped[str] = mapped_column(String(200), default="")
+    label: Mapped[str] = mapped_column(WordsString(200), default="")
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
@@ -145,7 +146,7 @@ class Answer(Base):
         ForeignKey("students.id", ondelete="CASCADE"), index=True
     )
     question_id: Mapped[str] = mapped_column(String(64))
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(WordsText)
     choice: Mapped[str | None] = mapped_column(String(64))
     scale: Mapped[int | None]
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -174,7 +175,7 @@ class Translation(Base):
     source: Mapped[str] = mapped_column(String(16))  # a locale, or "auto": the provider detects
     target: Mapped[str] = mapped_column(String(16))  # the counselor's locale
     provider: Mapped[str] = mapped_column(String(32), default="")
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(WordsText)
     # pending -> done | same (already in the target language) | unsupported | failed
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -225,8 +226,34 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(String(200), default="")
     reply_token: Mapped[str] = mapped_column(String(256), default="")
     reply_token_expires_at: Mapped[datetime | None]
+    # To someone the bot does not know (or no longer knows): the chat id is blanked once sent.
+    forget_chat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class OutboxConcern(Base):
+    """Which students an outbox message quotes or is about, so deleting them finds it."""
+
+    __tablename__ = "outbox_concerns"
+    outbox_id: Mapped[int] = mapped_column(
+        ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True
+    )
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class CodeAttempt(Base):
+    """A wrong invite or link code sent from one chat; kept only while it counts (minutes).
+
+    The chat is known by a hash, so these rows name nobody.
+    """
+
+    __tablename__ = "code_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_hash: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)
 
 
 class ConversationState(Base):

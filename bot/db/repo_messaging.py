@@ -6,12 +6,17 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.db.models import ConversationState, InboxEvent, OutboxMessage
+from bot.db.models import ConversationState, InboxEvent, OutboxConcern, OutboxMessage, Student
+
+
+def handled_sender(channel: str) -> str:
+    """What a handled event keeps in place of its sender: the channel only."""
+    return f"{channel}:handled"
 
 
 class Inbox:
@@ -43,6 +48,13 @@ class Inbox:
         )
         return list((await self.s.scalars(query)).all())
 
+    async def has_pending(self, sender: str) -> bool:
+        """Whether the sender has events not handled yet."""
+        query = select(InboxEvent.id).where(
+            InboxEvent.sender == sender, InboxEvent.status == "pending"
+        )
+        return await self.s.scalar(query.limit(1)) is not None
+
     async def next_pending(self, sender: str) -> InboxEvent | None:
         query = (
             select(InboxEvent)
@@ -53,11 +65,13 @@ class Inbox:
         return await self.s.scalar(query)
 
     async def finish(self, event: InboxEvent, *, now: datetime) -> None:
-        """Mark handled. The payload (which may hold what the student typed) is dropped."""
+        """Mark handled. The payload (which may hold what the student typed) and the sender
+        (a chat identity) are dropped."""
         event.status = "done"
         event.processed_at = now
         event.attempts += 1
         event.payload = None
+        event.sender = handled_sender(event.channel)
         await self.s.flush()
 
     async def fail(self, row_id: int, *, now: datetime, error: str) -> InboxEvent | None:
@@ -106,13 +120,14 @@ class Inbox:
         return [row.id for row in rows]
 
     async def forget_sender(self, sender: str) -> None:
-        """Drop the payloads of a sender's handled events and unlink them from the sender.
-        Pending events stay as they are: they still need handling (as a stranger's)."""
+        """Drop the payloads of a sender's failed events and unlink them from the sender
+        (handled ones keep neither). Pending events stay as they are: they still need
+        handling (as a stranger's), and lose both once handled."""
         channel = sender.split(":", 1)[0]
         await self.s.execute(
             update(InboxEvent)
             .where(InboxEvent.sender == sender, InboxEvent.status != "pending")
-            .values(payload=None, sender=f"{channel}:forgotten")
+            .values(payload=None, sender=handled_sender(channel))
         )
 
     async def purge_payloads(self, cutoff: datetime) -> int:
@@ -140,10 +155,16 @@ class Outbox:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
-    async def add(self, **values: Any) -> OutboxMessage:
+    async def add(self, *, concerns: Collection[int] = (), **values: Any) -> OutboxMessage:
+        """Queue a message, recording which students it concerns (those that exist)."""
         row = OutboxMessage(**values)
         self.s.add(row)
         await self.s.flush()
+        if concerns:
+            existing = select(literal(row.id), Student.id).where(Student.id.in_(set(concerns)))
+            await self.s.execute(
+                insert(OutboxConcern).from_select(["outbox_id", "student_id"], existing)
+            )
         return row
 
     async def claim(
@@ -205,11 +226,19 @@ class Outbox:
         )
 
     async def mark_sent(self, row_id: int, *, now: datetime) -> None:
-        """Record a delivery; the text is not kept twice."""
+        """Record a delivery; the text is not kept twice, nor the chat of a stranger."""
+        chat_id = case((OutboxMessage.forget_chat, ""), else_=OutboxMessage.chat_id)
         await self.s.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == row_id)
-            .values(status="sent", sent_at=now, claimed_until=None, payload=None, last_error="")
+            .values(
+                status="sent",
+                sent_at=now,
+                claimed_until=None,
+                payload=None,
+                last_error="",
+                chat_id=chat_id,
+            )
             .execution_options(synchronize_session=False)
         )
 
@@ -273,27 +302,16 @@ class Outbox:
             .values(status="cancelled", last_error=reason, payload=None)
         )
 
-    async def delete_of_student(self, student_id: int) -> None:
-        await self.s.execute(delete(OutboxMessage).where(OutboxMessage.student_id == student_id))
-
-    async def drop_unsent_containing(self, texts: Sequence[str]) -> int:
-        """Cancel unsent messages (to anyone, e.g. a counselor's digest) quoting these texts."""
-        needles = [t for t in texts if t.strip()]
-        if not needles:
-            return 0
-        rows = await self.s.scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.payload.is_not(None), OutboxMessage.status != "sent"
-            )
+    async def delete_concerning(self, student_id: int) -> int:
+        """Delete every message to the student or concerning them, sent or not: an unsent
+        digest or alert quoting them never goes out, and no row names them afterwards."""
+        concerning = select(OutboxConcern.outbox_id).where(OutboxConcern.student_id == student_id)
+        result = await self.s.execute(
+            delete(OutboxMessage)
+            .where(or_(OutboxMessage.student_id == student_id, OutboxMessage.id.in_(concerning)))
+            .execution_options(synchronize_session=False)
         )
-        dropped = 0
-        for row in rows.all():
-            quoted = " ".join(m.get("text", "") for m in (row.payload or {}).get("messages", []))
-            if any(needle in quoted for needle in needles):
-                row.payload, row.status, row.last_error = None, "cancelled", "data deleted"
-                dropped += 1
-        await self.s.flush()
-        return dropped
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def counts(self) -> dict[str, int]:
         query = select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import ChannelAccount, Code, Counselor, Student
+from bot.db.models import ChannelAccount, Code, CodeAttempt, Counselor, Student
 
 
 def hash_code(code: str) -> str:
@@ -86,6 +86,16 @@ class Accounts:
                 ChannelAccount.channel == channel, ChannelAccount.external_id == external_id
             )
         )
+
+    async def may_keep_words(self, channel: str, external_id: str) -> bool:
+        """True for a counselor's chat account or a student's who consented."""
+        query = (
+            select(ChannelAccount.counselor_id, Student.consent)
+            .outerjoin(Student, Student.id == ChannelAccount.student_id)
+            .where(ChannelAccount.channel == channel, ChannelAccount.external_id == external_id)
+        )
+        row = (await self.s.execute(query)).first()
+        return row is not None and (row.counselor_id is not None or row.consent == "given")
 
     async def add(
         self,
@@ -165,3 +175,38 @@ class Codes:
             Code.counselor_id == counselor_id, Code.used_at.is_(None), Code.expires_at > now
         )
         return int(await self.s.scalar(query) or 0)
+
+
+def chat_hash(channel: str, chat_id: str) -> str:
+    """A chat, named without its id (for rows that only count attempts)."""
+    return hashlib.sha256(f"{channel}:{chat_id}".encode()).hexdigest()
+
+
+class CodeAttempts:
+    """Wrong invite or link codes per chat, for a few minutes: guessing is throttled."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def recent(self, channel: str, chat_id: str, *, since: datetime) -> list[datetime]:
+        """When this chat sent a wrong code since `since`, oldest first."""
+        query = (
+            select(CodeAttempt.at)
+            .where(CodeAttempt.chat_hash == chat_hash(channel, chat_id), CodeAttempt.at > since)
+            .order_by(CodeAttempt.at)
+        )
+        return list((await self.s.scalars(query)).all())
+
+    async def add(self, channel: str, chat_id: str, *, now: datetime) -> None:
+        self.s.add(CodeAttempt(chat_hash=chat_hash(channel, chat_id), at=now))
+        await self.s.flush()
+
+    async def delete_before(self, cutoff: datetime) -> int:
+        """Forget attempts that no longer count, of every chat."""
+        result = await self.s.execute(delete(CodeAttempt).where(CodeAttempt.at <= cutoff))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def forget(self, channel: str, chat_id: str) -> None:
+        await self.s.execute(
+            delete(CodeAttempt).where(CodeAttempt.chat_hash == chat_hash(channel, chat_id))
+        )

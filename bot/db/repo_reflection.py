@@ -273,6 +273,13 @@ class Audit:
         self.s.add(AuditEntry(at=at, actor=actor, action=action, subject=subject, detail=detail))
         await self.s.flush()
 
+    async def keep_only_the_facts(self, subject: str) -> None:
+        """Clear the details (such as session topics) of the entries about a subject;
+        who did what to whom, and when, stays."""
+        await self.s.execute(
+            update(AuditEntry).where(AuditEntry.subject == subject).values(detail={})
+        )
+
     async def about(self, subject: str) -> list[AuditEntry]:
         query = select(AuditEntry).where(AuditEntry.subject == subject).order_by(AuditEntry.id)
         return list((await self.s.scalars(query)).all())

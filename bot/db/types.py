@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect
+from sqlalchemy import DateTime, Dialect, String, Text
 from sqlalchemy.types import TypeDecorator
+
+REPLACEMENT = "\ufffd"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -29,3 +31,31 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def _without_nul(value: str | None, dialect: Dialect) -> str | None:
+    # PostgreSQL text cannot hold NUL ("invalid byte sequence"): rather than fail the event
+    # and lose the answer, store U+FFFD in its place. SQLite keeps it as written.
+    if value is not None and dialect.name == "postgresql" and "\x00" in value:
+        return value.replace("\x00", REPLACEMENT)
+    return value
+
+
+class WordsText(TypeDecorator[str]):
+    """Text someone typed (an answer), storable on every database (see _without_nul)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
+        return _without_nul(value, dialect)
+
+
+class WordsString(TypeDecorator[str]):
+    """A short text someone typed (a name), storable on every database."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
+        return _without_nul(value, dialect)

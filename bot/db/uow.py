@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db.engine import sessionmaker
 from bot.db.repo_messaging import Inbox, Outbox, States
-from bot.db.repo_people import Accounts, Codes, Counselors, Students
+from bot.db.repo_people import Accounts, CodeAttempts, Codes, Counselors, Students
 from bot.db.repo_reflection import Answers, Audit, Runs, Sessions
 from bot.db.repo_translations import Translations
 from bot.db.scrub import scrub, scrub_after_commit, take_scrub_request
@@ -26,6 +26,7 @@ class UnitOfWork:
         self.students = Students(session)
         self.accounts = Accounts(session)
         self.codes = Codes(session)
+        self.code_attempts = CodeAttempts(session)
         self.sessions = Sessions(session)
         self.runs = Runs(session)
         self.answers = Answers(session)

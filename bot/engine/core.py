@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Inbound, Context], Awaitable[list[Reply]]]
 Job = Callable[[Context], Awaitable[list[Reply]]]
+# What of an event from someone who has not consented may be stored until it is handled.
+Screen = Callable[[Inbound, Context], Inbound]
 
 # Said when a handler raised: the event is kept as failed until the admin retries it.
 APOLOGY = N_("Something went wrong on our side. Your message is kept, and we will try again.")
@@ -43,9 +45,11 @@ class Engine:
         settings: Settings,
         clock: Clock,
         links: dict[str, str] | None = None,
+        screen: Screen | None = None,
     ) -> None:
         self.db = db
         self._handle = handle
+        self._screen = screen
         self.prompts = prompts
         self.settings = settings
         self.clock = clock
@@ -60,11 +64,12 @@ class Engine:
         """Commit the event to the inbox, then handle it in the background."""
         sender = f"{event.channel}:{event.user_id}"
         async with self.db.uow() as uow:
+            stored = await self._storable(uow, event, sender)
             row_id = await uow.inbox.add(
                 channel=event.channel,
                 event_id=event.event_id,
                 sender=sender,
-                payload=event.to_json(),
+                payload=stored.to_json(),
                 now=self.clock.now(),
             )
             await uow.commit()
@@ -75,6 +80,20 @@ class Engine:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
+
+    async def _storable(self, uow: UnitOfWork, event: Inbound, sender: str) -> Inbound:
+        """The event, or (from someone who has not consented) only what handling it needs:
+        the words a student types before consenting never reach the database files."""
+        if self._screen is None or not has_words(event):
+            return event
+        if await uow.accounts.may_keep_words(event.channel, event.user_id):
+            return event
+        if await uow.inbox.has_pending(sender):
+            return event  # e.g. "I agree" not handled yet: these may be the first answer
+        # Asked again: a consent committed between the two questions above shows now.
+        if await uow.accounts.may_keep_words(event.channel, event.user_id):
+            return event
+        return self._screen(event, self.context(uow))
 
     async def _process_logged(self, sender: str) -> None:
         try:
@@ -126,10 +145,19 @@ class Engine:
             event, row_id = Inbound.from_json(row.payload), row.id
             try:
                 ctx = await self._context_for(uow, event)
+                if has_words(event) and not _keeps_words(ctx):
+                    # Words stored only to be handled (a code, a cry for help, or a message
+                    # sent just before consent): wipe them from the files once dropped.
+                    uow.scrub_after_commit()
                 replies = await self._handle(event, ctx)
                 student_id = ctx.student.id if ctx.student is not None else None
                 due_now = await enqueue(
-                    uow, replies, now=ctx.now, event=event, sender_student_id=student_id
+                    uow,
+                    replies,
+                    now=ctx.now,
+                    event=event,
+                    sender_student_id=student_id,
+                    sender_is_stranger=ctx.student is None and ctx.counselor is None,
                 )
                 await uow.inbox.finish(row, now=self.clock.now())
                 await uow.commit()
@@ -210,3 +238,15 @@ class Engine:
     async def _send(self, row_ids: list[int]) -> None:
         if row_ids and self.sender is not None:
             await self.sender.send_now(row_ids)
+
+
+def has_words(event: Inbound) -> bool:
+    """Whether the event carries something the user typed."""
+    return bool(event.text.strip() or event.args.strip())
+
+
+def _keeps_words(ctx: Context) -> bool:
+    """Whether what the sender types may be kept: a counselor, or a student who consented."""
+    if ctx.counselor is not None:
+        return True
+    return ctx.student is not None and ctx.student.consent == "given"

@@ -26,7 +26,9 @@ class _Row:
     due: datetime
     run_id: int | None
     answers_event: bool  # due now, to the chat the event came from
+    forget_chat: bool  # to a stranger: the chat id is not kept once sent
     messages: list[Reply] = field(default_factory=list)
+    concerns: set[int] = field(default_factory=set)
 
     def takes(self, other: _Row) -> bool:
         """Whether `other`'s message may travel in this row (same chat, time and run).
@@ -50,11 +52,17 @@ async def enqueue(
     now: datetime,
     event: Inbound | None = None,
     sender_student_id: int | None = None,
+    sender_is_stranger: bool = False,
 ) -> list[int]:
     """Write replies as outbox rows; returns the ids of those due now.
 
     The first row answering the event gets its reply token (LINE: a free reply instead of
     a push); the dispatcher uses it only while it is fresh.
+
+    Each row records the students it concerns, so deleting a student finds it: those its
+    replies name, the student it goes to, and (for a message to someone else, such as an
+    alert to the counselor) the student whose event is being handled. A reply to a sender
+    the bot does not know (or no longer knows, after /forget) keeps no chat id once sent.
     """
     rows: list[_Row] = []
     for reply in replies:
@@ -67,12 +75,24 @@ async def enqueue(
                 and (channel, chat_id) == (event.channel, event.chat_id)
                 and due <= now
             )
-            row = _Row(channel, chat_id, student_id, due, reply.extra.get("run_id"), answers_event)
+            forget_chat = reply.to is None and sender_is_stranger
+            row = _Row(
+                channel,
+                chat_id,
+                student_id,
+                due,
+                reply.extra.get("run_id"),
+                answers_event,
+                forget_chat,
+            )
+            concerns = _concerns(reply, student_id, sender_student_id)
             if rows and rows[-1].takes(row):
                 rows[-1].messages.append(reply)
                 rows[-1].run_id = rows[-1].run_id or row.run_id
+                rows[-1].concerns |= concerns
             else:
                 row.messages.append(reply)
+                row.concerns |= concerns
                 rows.append(row)
 
     token_free = event is not None and bool(event.reply_token)
@@ -94,10 +114,21 @@ async def enqueue(
             reply_token=reply_token,
             reply_token_expires_at=token_expiry,
             created_at=now,
+            forget_chat=row.forget_chat,
+            concerns=row.concerns,
         )
         if row.due <= now:
             due_now.append(stored.id)
     return due_now
+
+
+def _concerns(reply: Reply, recipient: int | None, sender: int | None) -> set[int]:
+    concerns = set(reply.concerns)
+    if recipient is not None:
+        concerns.add(recipient)
+    elif reply.to is not None and sender is not None:
+        concerns.add(sender)  # written to someone else while handling this student's event
+    return concerns
 
 
 async def _destinations(

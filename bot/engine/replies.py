@@ -42,7 +42,12 @@ class Recipient:
 
 @dataclass(frozen=True, kw_only=True)
 class Reply:
-    """One message. `to=None` answers the sender of the event being handled."""
+    """One message. `to=None` answers the sender of the event being handled.
+
+    `concerns` names the students whose words or data the message quotes or is about (a
+    digest, an alert to their counselor): deleting one of them drops the message if it is
+    still unsent. A message to a student concerns that student without saying so.
+    """
 
     text: str
     buttons: tuple[Button, ...] = ()
@@ -51,6 +56,7 @@ class Reply:
     due_at: datetime | None = None  # None: send now
     # Number of buttons per row when rendered as a keyboard (Telegram); LINE ignores it.
     columns: int = 1
+    concerns: frozenset[int] = frozenset()
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:

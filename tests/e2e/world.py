@@ -72,10 +72,7 @@ class World:
             # Per-chat pacing waits in real time (1 s on Telegram); the flows here are quick.
             channel.limits = dataclasses.replace(channel.limits, per_chat_interval=0.0)
         await start(app, with_scheduler=False)
-        web = create_app(
-            webhooks={name: ch.handle_webhook for name, ch in app.channels.items()},
-            ping=app.db.ping,
-        )
+        web = create_app(webhooks=app.channels, ping=app.db.ping)
         transport = httpx.ASGITransport(app=web, client=("149.154.167.220", 443))
         self.client = httpx.AsyncClient(transport=transport, base_url="http://furikaeri.test")
         self.app = app

@@ -84,3 +84,25 @@ async def test_a_used_invite_code_does_not_work_twice(harness: Harness) -> None:
     await harness.say("s1", f"/start {code}")
     replies = await harness.say("s2", f"/start {code}")
     assert "not valid" in replies[0].text
+
+
+async def test_a_nul_character_is_stored_not_lost(harness: Harness) -> None:
+    """PostgreSQL cannot store NUL in text: it becomes U+FFFD there, instead of failing the
+    event and losing the answer. SQLite keeps it as written."""
+    counselor = await harness.counselor()
+    await harness.say(counselor.user, "/invite Li\x00nh")
+    code = harness.texts(counselor.user)[-1].splitlines()[1]
+    await harness.say("s1", f"/start {code}", locale_hint="en")
+    await harness.press("s1", "Continue")
+    await harness.press("s1", "I agree")
+    async with harness.engine.db.uow() as uow:
+        [student] = await uow.students.list_for_counselor(counselor.id)
+        student_id, label = student.id, student.label
+    await harness.session(counselor, student_id)
+    replies = await harness.say("s1", "before\x00after")
+    assert replies[-1].text.startswith("(2/5)")  # handled, and the next question came
+    kept = "\ufffd" if harness.engine.db.engine.dialect.name == "postgresql" else "\x00"
+    assert await _texts(harness, student_id) == [f"before{kept}after"]
+    assert label == f"Li{kept}nh"
+    digest = "\n".join(m.text for m in await harness.say(counselor.user, "/digest"))
+    assert f"→ before{kept}after" in digest

@@ -6,10 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TypeVar
 
+import pytest
+
 from bot.db.models import Answer, AuditEntry, InboxEvent, OutboxMessage, Run, Student
 from bot.engine.events import Kind
+from bot.i18n import SHIPPED_LOCALES, translator
+from handlers import admin
 from tests.harness import Counselor, Harness
-from tests.stored import all_rows, rows_of, stored_text
+from tests.stored import all_rows, rows_of, sqlite_bytes, stored_text
 
 T = TypeVar("T")
 PRIVATE = "my visa expires in May and I am scared 7c1f"
@@ -27,16 +31,53 @@ async def _rows(harness: Harness, model: type[T]) -> list[T]:
     return await rows_of(harness.engine.db, model)
 
 
-async def test_consent_text_says_what_who_how_long_how_to_delete(harness: Harness) -> None:
+async def test_consent_text_says_why_what_who_how_long_how_to_delete(harness: Harness) -> None:
     await _pending_student(harness)
     request = harness.last("s1")
     text = request.text
-    assert "your answers to my questions" in text  # what
-    assert "only your counselor, Sato" in text  # who reads them
-    assert "365 days at most" in text  # how long (FURIKAERI_RETENTION_DAYS)
-    assert "/forget" in text and "/mydata" in text  # how to delete, how to get a copy
+    assert "so that you can look back on your counseling" in text  # the purpose (APPI)
+    assert "your choice" in text and "your counseling stays the same" in text  # voluntary
+    assert "your answers and when you sent them" in text  # what is kept...
+    assert "the dates and topics of your sessions" in text  # ...including what counselors log
+    assert "your counselor, Sato, and the administrators who run this bot" in text  # who
+    assert "in danger, I tell your counselor at once" in text  # the safety alert
+    assert "each answer 365 days after you send it" in text  # FURIKAERI_RETENTION_DAYS
+    assert "/journal" in text and "/mydata" in text and "/forget" in text  # read, copy, delete
     assert "not watched in real time" in text and "not an emergency service" in text
     assert [b.data for b in request.buttons] == ["consent:yes", "consent:no"]
+
+
+@pytest.mark.parametrize("locale", SHIPPED_LOCALES)
+async def test_the_consent_text_is_complete_in_every_language(sqlite_url: str, locale: str) -> None:
+    harness = await Harness.create(sqlite_url, retention_days=180)
+    try:
+        counselor = await harness.counselor(name="Sato")
+        await harness.student(counselor, "s1", locale=locale, consent=False)
+        await harness.send(harness.event("s1", kind=Kind.CHOICE, data=f"lang:{locale}"))
+        consent = harness.last("s1").text
+        privacy = (await harness.say("s1", "/privacy"))[-1].text
+    finally:
+        await harness.close()
+    english = translator("en")
+    for text in (consent, privacy):
+        assert "Sato" in text and "180" in text
+        assert all(command in text for command in ("/journal", "/mydata", "/forget"))
+        assert text.count("\n•") >= 7, text  # every point, each on its own line
+        if locale != "en":
+            assert (
+                english._(
+                    "• Taking part is your choice. If you say no, your counseling stays the same."
+                )
+                not in text
+            )
+
+
+async def test_stop_says_how_long_answers_stay(harness: Harness) -> None:
+    counselor = await harness.counselor()
+    await harness.student(counselor, "s1")
+    [reply] = await harness.say("s1", "/stop")
+    assert "stay with your counselor for up to 365 days" in reply.text
+    assert "until you delete them" not in reply.text and "/forget" in reply.text
 
 
 async def test_before_consent_nothing_but_the_consent_state_is_stored(harness: Harness) -> None:
@@ -75,6 +116,48 @@ async def test_before_consent_nothing_but_the_consent_state_is_stored(harness: H
     assert outbox and all(m.payload is None for m in outbox if m.chat_id == "s1")
 
 
+async def test_before_consent_what_is_typed_never_reaches_the_sqlite_files(
+    sqlite_url: str,
+) -> None:
+    harness = await Harness.create(sqlite_url)
+    try:
+        counselor, student_id = await _pending_student(harness)
+        await harness.session(counselor, student_id)
+        await harness.say("s1", PRIVATE)
+        await harness.send(
+            harness.event("s1", kind=Kind.EDIT, text=PRIVATE + " edited", message_id="e1")
+        )
+        await harness.say("s1", "/journal my own words 5d2a")
+        await harness.say("x9", "a stranger writes 91bf")
+        # A cry for help is read (the help contacts come at once), then wiped from the files.
+        replies = await harness.say("s1", "sometimes I think about suicide 0e4c")
+        assert replies[0].text.startswith("Thank you for telling me.")
+        # A code is read to join, then wiped too.
+        code = await admin.create_invite(harness.engine, counselor_id=counselor.id, label="Ana")
+        await harness.say("s2", code, locale_hint="en")
+        assert harness.texts("s2")[-1].startswith("Hello!")
+
+        raw = sqlite_bytes(sqlite_url)  # the app is running: nothing closed the files
+        for typed in ("7c1f", "5d2a", "91bf", "0e4c", code):
+            assert typed.encode() not in raw, typed
+        assert await _rows(harness, Answer) == []
+    finally:
+        await harness.close()
+
+
+async def test_an_answer_typed_right_after_agreeing_is_kept(harness: Harness) -> None:
+    counselor, student_id = await _pending_student(harness)
+    await harness.session(counselor, student_id)
+    # Both arrive before either is handled: the answer is not mistaken for a stranger's.
+    for event in (
+        harness.event("s1", kind=Kind.CHOICE, data="consent:yes"),
+        harness.event("s1", "I noticed I was calm 2b7e"),
+    ):
+        await harness.engine.receive(event)
+    await harness.engine.drain()
+    assert "I noticed I was calm 2b7e" in [a.text for a in await _rows(harness, Answer)]
+
+
 async def test_agreeing_starts_the_reflection_that_was_waiting(harness: Harness) -> None:
     counselor, student_id = await _pending_student(harness)
     await harness.session(counselor, student_id)
@@ -106,7 +189,8 @@ async def test_privacy_shows_the_terms_again_and_offers_withdrawal(harness: Harn
     counselor = await harness.counselor(name="Sato")
     await harness.student(counselor, "s1")
     [reply] = await harness.say("s1", "/privacy")
-    assert "only your counselor, Sato" in reply.text and "365 days" in reply.text
+    assert "your counselor, Sato, and the administrators" in reply.text
+    assert "365 days" in reply.text and "your choice" in reply.text
     assert "not watched in real time" in reply.text and "not an emergency service" in reply.text
     assert "/forget" in reply.text
     assert "Do you agree?" not in reply.text
@@ -127,6 +211,7 @@ async def test_withdrawing_consent_stops_sending_and_offers_deletion(harness: Ha
     [reply] = await harness.press("s1", "Withdraw consent")
     assert "consent is withdrawn" in reply.text
     assert "keep nothing new" in reply.text and "/start" in reply.text
+    assert "stay with your counselor for up to 365 days" in reply.text
     assert [b.data for b in reply.buttons] == ["forget:yes", "forget:no"]
 
     [student] = await _rows(harness, Student)

@@ -121,25 +121,82 @@ async def test_unknown_channels_and_methods_are_refused(world: World) -> None:
     assert (await world.client.get("/webhook/telegram")).status_code == 405
 
 
-async def test_the_rate_limit_is_per_source(world: World) -> None:
-    now = [1000.0]
-    limiter = SourceRateLimit(rate=1.0, burst=3, clock=lambda: now[0])
-    channels = world.running.channels
-    web = create_app(
-        webhooks={name: ch.handle_webhook for name, ch in channels.items()},
-        ping=world.running.db.ping,
-        limiter=limiter,
+def _web(world: World, limiter: SourceRateLimit, **options: Any) -> Any:
+    return create_app(
+        webhooks=world.running.channels, ping=world.running.db.ping, limiter=limiter, **options
     )
-    body, headers = signed_body([], LINE_SECRET)  # LINE's "verify" call: no events
 
-    async def post(source: str) -> int:
-        async with client_for(web, source) as client:
-            response = await client.post("/webhook/line", content=body, headers=headers)
-            return response.status_code
 
-    assert [await post("203.0.113.7") for _ in range(4)] == [200, 200, 200, 429]
-    assert await post("198.51.100.2") == 200  # another source has its own budget
+async def _post(web: Any, source: str, body: bytes, headers: dict[str, str]) -> int:
+    async with client_for(web, source) as client:
+        response = await client.post("/webhook/line", content=body, headers=headers)
+        return response.status_code
+
+
+async def test_only_requests_that_fail_the_check_are_rate_limited_per_source(
+    world: World,
+) -> None:
+    now = [1000.0]
+    web = _web(world, SourceRateLimit(rate=1.0, burst=3, clock=lambda: now[0]))
+    genuine, headers = signed_body([], LINE_SECRET)  # LINE's "verify" call: no events
+    junk = {"X-Line-Signature": sign(genuine, "not-our-secret")}
+    attacker, proxy = "203.0.113.7", "198.51.100.2"
+
+    assert [await _post(web, attacker, genuine, junk) for _ in range(4)] == [400, 400, 400, 429]
+    assert await _post(web, proxy, genuine, junk) == 400  # another source has its own budget
     now[0] += 1.0
-    assert [await post("203.0.113.7") for _ in range(2)] == [200, 429]
-    async with client_for(web, "203.0.113.7") as client:
+    assert [await _post(web, attacker, genuine, junk) for _ in range(2)] == [400, 429]
+    # Junk never starves genuine requests, even from the same address.
+    assert [await _post(web, attacker, genuine, headers) for _ in range(20)] == [200] * 20
+    async with client_for(web, attacker) as client:
         assert (await client.get("/healthz")).status_code == 200  # health is never limited
+        update = json.dumps({"update_id": 1}).encode()
+        wrong = {**TG_HEADERS, "X-Telegram-Bot-Api-Secret-Token": "wrong"}
+        response = await client.post("/webhook/telegram", content=update, headers=wrong)
+        assert response.status_code == 429  # the same budget covers both webhooks
+
+
+async def test_behind_a_trusted_proxy_the_source_is_the_forwarded_address(
+    world: World,
+) -> None:
+    web = _web(
+        world,
+        SourceRateLimit(rate=0.001, burst=2),
+        trusted_proxies=load_settings(
+            trusted_proxies="10.0.0.1, 192.168.0.0/16", _env_file=None
+        ).trusted_proxy_networks,
+    )
+    genuine, _ = signed_body([], LINE_SECRET)
+    junk = {"X-Line-Signature": sign(genuine, "not-our-secret")}
+
+    def via(chain: str) -> dict[str, str]:
+        return {**junk, "X-Forwarded-For": chain}
+
+    # Through the proxy, each client has its own budget; what the client itself wrote to
+    # the left of the proxies' entries does not count.
+    statuses = [await _post(web, "10.0.0.1", genuine, via("203.0.113.7")) for _ in range(3)]
+    assert statuses == [400, 400, 429]
+    assert await _post(web, "10.0.0.1", genuine, via("198.51.100.2")) == 400
+    spoofed = via("198.51.100.9, 203.0.113.7, 192.168.4.4")
+    assert await _post(web, "10.0.0.1", genuine, spoofed) == 429  # still 203.0.113.7
+    # From an address that is not a trusted proxy, X-Forwarded-For is ignored.
+    assert [await _post(web, "192.0.2.50", genuine, via(f"198.18.0.{n}")) for n in range(3)] == [
+        400,
+        400,
+        429,
+    ]
+
+
+async def test_a_body_nested_too_deep_is_400_and_nothing_is_stored(world: World) -> None:
+    assert world.client is not None
+    for depth in (100, 100_000):  # within Python's recursion limit, and far past it
+        nested = "[" * depth + "]" * depth
+        update = f'{{"update_id": 7, "message": {nested}}}'.encode()
+        response = await world.client.post("/webhook/telegram", content=update, headers=TG_HEADERS)
+        assert response.status_code == 400, depth
+        body = f'{{"destination": "U0", "events": [{{"x": {nested}}}]}}'.encode()
+        headers = {"X-Line-Signature": sign(body, LINE_SECRET)}
+        response = await world.client.post("/webhook/line", content=body, headers=headers)
+        assert response.status_code == 400, depth
+    await world.settle()
+    assert await world.rows(InboxEvent) == []

@@ -30,6 +30,8 @@ def test_defaults_need_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("FURIKAERI_DATABASE_URL", "mysql://x", "FURIKAERI_DATABASE_URL"),
         ("FURIKAERI_TELEGRAM_TOKEN", "changeme", "FURIKAERI_TELEGRAM_TOKEN"),
         ("FURIKAERI_RETENTION_DAYS", "0", "FURIKAERI_RETENTION_DAYS"),
+        ("FURIKAERI_TRUSTED_PROXIES", "10.0.0.1,proxy.example", "FURIKAERI_TRUSTED_PROXIES"),
+        ("FURIKAERI_TRUSTED_PROXIES", "10.0.0.0/33", "FURIKAERI_TRUSTED_PROXIES"),
     ],
 )
 def test_a_bad_value_names_the_variable(
@@ -49,6 +51,12 @@ def test_webhook_mode_requires_a_secret(monkeypatch: pytest.MonkeyPatch) -> None
     )
     with pytest.raises(ConfigError, match="FURIKAERI_TELEGRAM_WEBHOOK_SECRET"):
         load_settings(_env_file=None)
+
+
+def test_trusted_proxies_are_addresses_and_networks() -> None:
+    settings = load_settings(trusted_proxies=" 10.0.0.1, fd00::/8,", _env_file=None)
+    assert [str(n) for n in settings.trusted_proxy_networks] == ["10.0.0.1/32", "fd00::/8"]
+    assert load_settings(_env_file=None).trusted_proxy_networks == ()
 
 
 def test_postgres_urls_get_the_async_driver() -> None:
