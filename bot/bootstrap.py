@@ -58,7 +58,9 @@ def build(
     """Wire database, engine, channels and dispatcher. Channels come from the settings
     unless given (the demo passes its console)."""
     clock = clock or SystemClock()
-    prompts = prompts or load_prompts(schedule_file=settings.schedule_file)
+    prompts = prompts or load_prompts(
+        schedule_file=settings.schedule_file, overrides=settings.prompts_dir
+    )
     db = Database(create_engine(settings.database_url))
     links: dict[str, str] = {}
     engine = Engine(

@@ -18,6 +18,7 @@ from bot.digest_render import render_csv, render_json, render_text
 from bot.i18n import SHIPPED_LOCALES, translator
 from bot.logs import secrets_of
 from bot.logs import setup as setup_logging
+from bot.prompts import PromptBook, PromptError, load_prompts
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
@@ -40,15 +41,26 @@ def _settings() -> Settings:
     return settings
 
 
+def _prompts(settings: Settings) -> PromptBook:
+    """The prompts (shipped, or overridden from FURIKAERI_PROMPTS_DIR), checked before
+    anything starts: a broken file prints one line naming the file and field, exit 2."""
+    try:
+        return load_prompts(schedule_file=settings.schedule_file, overrides=settings.prompts_dir)
+    except PromptError as exc:
+        typer.echo(f"furikaeri: prompts error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _with_engine(work: Callable[[Any], Awaitable[T]]) -> T:
     """Build the app without channels, migrate, run `work(engine)`, close."""
     from bot.bootstrap import build
     from bot.db.migrate import upgrade
 
     settings = _settings()
+    prompts = _prompts(settings)
 
     async def main() -> T:
-        built = build(settings, channels={})
+        built = build(settings, channels={}, prompts=prompts)
         try:
             await upgrade(built.db.engine)
             return await work(built.engine)
@@ -231,7 +243,8 @@ def run() -> None:
             err=True,
         )
         raise typer.Exit(2)
-    raise typer.Exit(asyncio.run(serve(settings)))
+    prompts = _prompts(settings)
+    raise typer.Exit(asyncio.run(serve(settings, prompts=prompts)))
 
 
 @app.command()
@@ -246,7 +259,7 @@ def demo(
     if locale not in SHIPPED_LOCALES:
         typer.echo(f"furikaeri: --locale must be one of {', '.join(SHIPPED_LOCALES)}", err=True)
         raise typer.Exit(2)
-    settings_or_exit()  # a broken environment is reported before anything starts
+    _prompts(settings_or_exit())  # a broken environment is reported before anything starts
     setup_logging("WARNING", json_lines=False)
     set_strict(True)
     lines = None
