@@ -10,7 +10,8 @@ counselor's language, naming the student and never quoting them; the digest mark
 student urgent. Only a message that answers an open question is kept (marked urgent).
 
 Telling the counselor before consent is deliberate: it carries no words, only that the
-student may be in danger, which APPI allows to protect someone's life (Art. 27(1)(ii)).
+student may be in danger, which APPI allows without consent when needed to protect a
+person's life (Art. 18(3)(ii) and 27(1)(ii)).
 """
 
 from __future__ import annotations

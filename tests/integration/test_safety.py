@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot import admin
 from bot.db.models import Answer, AuditEntry, Run, Student
 from bot.engine.events import Kind
 from bot.i18n import translator
@@ -162,6 +163,10 @@ async def test_a_crisis_message_between_sets_brings_help_and_an_alert_and_no_rou
     # Nothing was kept, and still the digest marks the student urgent.
     digest = "\n".join(r.text for r in await harness.say(counselor.user, "/digest"))
     assert URGENT_FLAG in digest and CRISIS["en"] not in digest
+    # The student's own export shows the one fact that was kept about it.
+    exported = await admin.export_student(harness.engine, student_id=student_id, counselor_id=None)
+    assert exported["student"]["paused_for"] == "crisis"
+    assert exported["student"]["last_message_suggesting_danger_at"] is not None
     assert (await _student(harness, student_id)).pause_reason == "crisis"
     await harness.say("s1", "/resume")
     assert (await _student(harness, student_id)).pause_reason is None
@@ -215,8 +220,6 @@ async def test_the_alert_goes_out_at_once_even_at_night(harness: Harness) -> Non
 
 
 async def test_a_counselor_without_a_chat_is_told_through_the_digest(harness: Harness) -> None:
-    from bot import admin
-
     counselor_id, _ = await admin.add_counselor(
         harness.engine, name="Kato", locale="en", is_admin=False
     )
