@@ -18,6 +18,7 @@ SUITES = [
     "benchmarks.answers",
     "benchmarks.webhooks",
     "benchmarks.translation",
+    "benchmarks.crisis",
 ]
 RESULTS = Path(__file__).with_name("results.json")
 

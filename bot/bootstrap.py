@@ -97,8 +97,9 @@ def build(
 
 
 def prompt_book(settings: Settings) -> PromptBook:
-    """Load the prompts the settings point at (`build` and `furikaeri doctor` share it)."""
-    return load_prompts(schedule_file=settings.schedule_file)
+    """Load the prompts the settings point at: the shipped ones, or a deployment's own from
+    FURIKAERI_PROMPTS_DIR (`build`, the CLI and `furikaeri doctor` share it)."""
+    return load_prompts(schedule_file=settings.schedule_file, overrides=settings.prompts_dir)
 
 
 def _channels_from(settings: Settings, engine: Engine) -> dict[str, Channel]:

@@ -53,9 +53,10 @@ def _settings() -> Settings:
 def _with_engine(work: Callable[[Any], Awaitable[T]]) -> T:
     """Build the app without channels, migrate, run `work(engine)`, close."""
     settings = _settings()
+    prompts = prompt_book(settings)
 
     async def main() -> T:
-        built = build(settings, channels={})
+        built = build(settings, channels={}, prompts=prompts)
         try:
             await upgrade(built.db.engine)
             return await work(built.engine)
@@ -284,7 +285,8 @@ def run() -> None:
             err=True,
         )
         raise typer.Exit(2)
-    raise typer.Exit(asyncio.run(serve(settings)))
+    prompts = prompt_book(settings)
+    raise typer.Exit(asyncio.run(serve(settings, prompts=prompts)))
 
 
 @app.command()
@@ -307,7 +309,7 @@ def demo(
     if locale not in SHIPPED_LOCALES:
         typer.echo(f"furikaeri: --locale must be one of {', '.join(SHIPPED_LOCALES)}", err=True)
         raise typer.Exit(2)
-    settings_or_exit()  # a broken environment is reported before anything starts
+    prompt_book(settings_or_exit())  # a broken environment is reported before anything starts
     setup_logging("WARNING", json_lines=False)
     set_strict(True)
     lines = None

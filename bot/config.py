@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Tokyo"
     default_locale: str = "ja"
     schedule_file: Path | None = None
+    prompts_dir: Path | None = None  # files here replace the shipped prompts/ of the same name
     log_level: str = "INFO"
     log_json: bool = False
     retention_days: int = Field(default=365, ge=1)
@@ -69,6 +70,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("prompts_dir")
+    @classmethod
+    def _existing_directory(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{str(value)!r} is not a directory")
         return value
 
     @field_validator("default_locale")

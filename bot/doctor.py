@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from bot.config import Settings, setting_names
 from bot.errors import database_problem
 from bot.i18n import SHIPPED_LOCALES, translator
-from bot.prompts import PromptBook, PromptError, load_prompts
+from bot.prompts import PromptBook, PromptError
 from bot.translate.build import service_name, translator_from
 from bot.translate.port import TranslatorRejected, TranslatorUnavailable
 from bot.unknown_settings import unknown_variable_warnings
@@ -130,13 +130,12 @@ async def check_help_contacts(d: Deployment) -> list[Result]:
     """The safety contacts include the deployment's own, not only the shipped national ones."""
     try:
         contacts = d.book().safety.contacts
-        shipped = load_prompts().safety.contacts
     except PromptError:
         return []  # reported by check_prompts
-    shipped_numbers = {(c.name, c.phone) for c in shipped}
-    own = [c for c in contacts if (c.name, c.phone) not in shipped_numbers]
+    own = [c for c in contacts if c.local]
     if own:
-        names = ", ".join(c.name for c in own)
+        reader = translator(d.settings.default_locale)
+        names = ", ".join(c.text("name", reader) for c in own)
         return [Result("help contacts", True, f"{len(contacts)} configured, your own: {names}")]
     numbers = ", ".join(c.phone for c in contacts)
     return [

@@ -126,6 +126,10 @@ class Translator:
         self.locale = locale
         self._translations, self._known = _compiled(locale)
 
+    def knows(self, msgid: str) -> bool:
+        """Whether the catalog has a translation of this message."""
+        return msgid in self._known
+
     def _check(self, msgid: str) -> None:
         if msgid not in self._known:
             message = f"untranslated string in {self.locale}: {msgid[:60]!r}"

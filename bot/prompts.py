@@ -9,7 +9,6 @@ names the file and the field, e.g.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from datetime import time, timedelta
 from pathlib import Path
@@ -27,7 +26,9 @@ from pydantic import (
     model_validator,
 )
 
+from bot.i18n import SHIPPED_LOCALES, Translator, translator
 from bot.paths import data_dir
+from bot.safety import Matcher, PhraseError, compile_phrase
 
 REFLECTION_SET = "reflection"
 TOPICS_FILE = "topics.yaml"
@@ -135,11 +136,6 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 Clock = Annotated[time, BeforeValidator(_clock)]
 Weekday = Annotated[int, BeforeValidator(_weekday)]
 Text = Annotated[str, BeforeValidator(_quoted_text)]
-
-
-def normalize_for_match(text: str) -> str:
-    """Normalize text the way safety phrases are matched: Unicode NFKC, then casefold."""
-    return unicodedata.normalize("NFKC", text).casefold()
 
 
 # ---------------------------------------------------------------------------- models
@@ -253,31 +249,69 @@ class _ScheduleFile(_Frozen):
     digest_push: DigestPush | None = None
 
 
+def _localized_text(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        if "en" not in value:
+            raise ValueError("give the text in English (en) too, for the other languages")
+        unknown = sorted(set(value) - set(SHIPPED_LOCALES))
+        if unknown:
+            known = ", ".join(SHIPPED_LOCALES)
+            raise ValueError(f"unknown language {unknown[0]!r} (known: {known})")
+        return {locale: _quoted_text(text) for locale, text in value.items()}
+    return _quoted_text(value)
+
+
+LocalText = Annotated[str | dict[str, str], BeforeValidator(_localized_text)]
+
+
 class Contact(_Frozen):
-    """A help contact shown to a student whose answer suggests danger."""
+    """A help contact shown to a student whose message suggests danger.
+
+    Shipped contacts are English msgids, translated from the catalogs. A deployment's own
+    contact (`local: true`, e.g. the university's counseling center) is shown as written,
+    or per language when its text is a mapping such as {en: ..., ja: ...}.
+    """
 
     id: str
-    name: Text
+    name: LocalText
     phone: Text
-    hours: Text
-    note: Text | None = None
+    hours: LocalText
+    note: LocalText | None = None
     source: str
+    local: bool = False
+
+    def text(self, field: Literal["name", "hours", "note"], t: Translator) -> str:
+        """The field in the reader's language."""
+        value = getattr(self, field)
+        if value is None:
+            return ""
+        if not self.local:
+            return t._(value)
+        if isinstance(value, dict):
+            return str(value.get(t.locale, value["en"]))
+        return str(value)
 
 
 class Safety(_Frozen):
-    """Danger phrases per locale (normalized) and the help contacts to show."""
+    """Crisis phrases per locale (patterns, see bot/safety.py), near misses, help contacts."""
 
     phrases: dict[str, list[str]]
+    exceptions: dict[str, list[str]] = Field(default_factory=dict)
     contacts: list[Contact] = Field(min_length=1)
 
+    _matcher: Matcher = PrivateAttr()
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._matcher = Matcher(self.phrases, self.exceptions)
+
     def match(self, text: str) -> str | None:
-        """Return the first phrase of any locale found in the text, or None."""
-        haystack = normalize_for_match(text)
-        for phrases in self.phrases.values():
-            for phrase in phrases:
-                if phrase in haystack:
-                    return phrase
-        return None
+        """Return the first crisis phrase found in the text (as written), or None."""
+        return self._matcher.match(text)
+
+    @property
+    def has_local_contact(self) -> bool:
+        """Whether the deployment added a contact of its own (its counseling center)."""
+        return any(contact.local for contact in self.contacts)
 
 
 class PromptBook(_Frozen):
@@ -342,25 +376,50 @@ def pick_variant(step: Step, used_question_ids: Collection[str]) -> Question:
 # ---------------------------------------------------------------------------- loading
 
 
-def load_prompts(directory: Path | None = None, schedule_file: Path | None = None) -> PromptBook:
-    """Load and check prompts/: every *.yaml question set, topics, schedule and safety."""
+def load_prompts(
+    directory: Path | None = None,
+    schedule_file: Path | None = None,
+    overrides: Path | None = None,
+) -> PromptBook:
+    """Load and check prompts/: every *.yaml question set, topics, schedule and safety.
+
+    `overrides` (FURIKAERI_PROMPTS_DIR) is a folder whose *.yaml files replace the shipped
+    files of the same name (or add a question set); `schedule_file` replaces the schedule.
+    """
     directory = Path(directory) if directory is not None else data_dir("prompts")
-    schedule_path = Path(schedule_file) if schedule_file else directory / SCHEDULE_FILE
+    files = prompt_files(directory, overrides)
+    if schedule_file:
+        files[SCHEDULE_FILE] = Path(schedule_file)
+    for name in (TOPICS_FILE, SCHEDULE_FILE, SAFETY_FILE):
+        files.setdefault(name, directory / name)
 
-    sets = _load_sets(directory)
-    topics = _load_topics(directory / TOPICS_FILE)
-    schedule = _load_schedule(schedule_path, known_sets=sets)
-    safety = _load_safety(directory / SAFETY_FILE)
-    return PromptBook(sets=sets, topics=topics, schedule=schedule, safety=safety)
+    sets = _load_sets(directory, files)
+    topics = _load_topics(files[TOPICS_FILE])
+    schedule = _load_schedule(files[SCHEDULE_FILE], known_sets=sets)
+    safety = _load_safety(files[SAFETY_FILE])
+    book = PromptBook(sets=sets, topics=topics, schedule=schedule, safety=safety)
+    if overrides is not None:
+        _check_translated(book, files, shipped=directory)
+    return book
 
 
-def _load_sets(directory: Path) -> dict[str, QuestionSet]:
+def prompt_files(directory: Path, overrides: Path | None) -> dict[str, Path]:
+    """Each prompts file by name: the shipped one, unless the override folder has one."""
     if not directory.is_dir():
         raise PromptError(_show(directory), "", "directory not found")
+    files = {path.name: path for path in sorted(directory.glob("*.yaml"))}
+    if overrides is not None:
+        if not Path(overrides).is_dir():
+            raise PromptError(_show(Path(overrides)), "", "directory not found")
+        files.update((path.name, path) for path in sorted(Path(overrides).glob("*.yaml")))
+    return files
+
+
+def _load_sets(directory: Path, files: Mapping[str, Path]) -> dict[str, QuestionSet]:
     sets: dict[str, QuestionSet] = {}
     question_files: dict[str, str] = {}
-    for path in sorted(directory.glob("*.yaml")):
-        if path.name in RESERVED_FILES:
+    for name, path in sorted(files.items()):
+        if name in RESERVED_FILES:
             continue
         question_set = _parse(QuestionSet, path)
         _check_set(question_set, path)
@@ -492,19 +551,20 @@ def _load_schedule(path: Path, *, known_sets: Mapping[str, QuestionSet]) -> Sche
 
 
 def _load_safety(path: Path) -> Safety:
-    raw = _parse(Safety, path)
     file = _show(path)
-    phrases: dict[str, list[str]] = {}
-    for locale, entries in raw.phrases.items():
-        normalized = []
-        for index, phrase in enumerate(entries):
-            value = normalize_for_match(phrase).strip()
-            if not value:
-                raise PromptError(file, f"phrases.{locale}.{index}", "empty phrase")
-            normalized.append(value)
-        phrases[locale] = normalized
+    raw = _read_yaml(path)
+    for section in ("phrases", "exceptions"):
+        for locale, entries in (raw.get(section) or {}).items():
+            for index, phrase in enumerate(entries if isinstance(entries, list) else []):
+                if not isinstance(phrase, str):
+                    continue  # the model below names the wrong type
+                try:
+                    compile_phrase(phrase)
+                except PhraseError as error:
+                    raise PromptError(file, f"{section}.{locale}.{index}", str(error)) from None
+    safety = _parse(Safety, path, raw)
     seen: set[str] = set()
-    for index, contact in enumerate(raw.contacts):
+    for index, contact in enumerate(safety.contacts):
         if not _SLUG.fullmatch(contact.id):
             raise PromptError(file, f"contacts.{index}.id", "use lower-case letters, digits and _")
         if contact.id in seen:
@@ -514,14 +574,65 @@ def _load_safety(path: Path) -> Safety:
             raise PromptError(
                 file, f"contacts.{index}.source", "the URL of the page this contact was checked on"
             )
-    return Safety(phrases=phrases, contacts=raw.contacts)
+        for field in ("name", "hours", "note"):
+            if not contact.local and isinstance(getattr(contact, field), dict):
+                raise PromptError(
+                    file,
+                    f"contacts.{index}.{field}",
+                    "text per language is for a deployment's own contact: add `local: true`",
+                )
+    return safety
+
+
+def _check_translated(book: PromptBook, files: Mapping[str, Path], *, shipped: Path) -> None:
+    """Text in an override file is shown through the catalogs: refuse wording they lack,
+    at start, rather than send it untranslated (a `local: true` contact is shown as written)."""
+    readers = [translator(locale) for locale in SHIPPED_LOCALES]
+    for name, field, message in _messages(book):
+        path = files[name]
+        if path.parent == shipped:
+            continue  # shipped wording: the catalogs are checked by the tests
+        missing = [t.locale for t in readers if not t.knows(message)]
+        if missing:
+            hint = (
+                "; or mark the contact `local: true` to show it as written"
+                if name == SAFETY_FILE
+                else ""
+            )
+            raise PromptError(
+                _show(path),
+                field,
+                f"{message[:40]!r} has no translation in the catalogs ({', '.join(missing)}):"
+                f" new wording needs translations in locales/ (docs/translating.md){hint}",
+            )
+
+
+def _messages(book: PromptBook) -> Iterable[tuple[str, str, str]]:
+    """(file name, field, msgid) of every string a reader sees through the catalogs."""
+    for question_set in book.sets.values():
+        name = f"{question_set.id}.yaml"
+        yield name, "intro", question_set.intro
+        yield name, "outro", question_set.outro
+        for field, question in _questions_with_paths(question_set):
+            for key in ("text", "low", "high"):
+                value = getattr(question, key)
+                if value is not None:
+                    yield name, f"{field}.{key}", value
+    for index, topic in enumerate(book.topics):
+        yield TOPICS_FILE, f"topics.{index}.label", topic.label
+        yield TOPICS_FILE, f"topics.{index}.name", topic.name
+    for index, contact in enumerate(book.safety.contacts):
+        for key in ("name", "hours", "note"):
+            value = getattr(contact, key)
+            if not contact.local and isinstance(value, str):
+                yield SAFETY_FILE, f"contacts.{index}.{key}", value
 
 
 # ---------------------------------------------------------------------------- helpers
 
 
-def _parse(model: type[_M], path: Path) -> _M:
-    raw = _read_yaml(path)
+def _parse(model: type[_M], path: Path, raw: Any = None) -> _M:
+    raw = _read_yaml(path) if raw is None else raw
     try:
         return model.model_validate(raw)
     except ValidationError as error:

@@ -14,6 +14,7 @@ import uvicorn
 from bot.bootstrap import App, build, start, stop
 from bot.config import Settings
 from bot.errors import EXIT_USAGE, explain
+from bot.prompts import PromptBook
 from bot.web import create_app
 
 log = logging.getLogger(__name__)
@@ -29,9 +30,9 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def serve(settings: Settings) -> int:
+async def serve(settings: Settings, *, prompts: PromptBook | None = None) -> int:
     """Run until SIGTERM or SIGINT; return the exit code (0 after a clean stop)."""
-    app = build(settings)
+    app = build(settings, prompts=prompts)
     if not app.channels:
         await app.db.dispose()
         return 2
@@ -57,6 +58,7 @@ async def serve(settings: Settings) -> int:
         with contextlib.suppress(Exception):  # already reported; close what did start
             await stop(app)
         return code
+    warn_without_local_contact(app.engine.prompts)
     log.info(
         "furikaeri.started", extra={"channels": sorted(app.channels), "port": settings.http_port}
     )
@@ -66,6 +68,16 @@ async def serve(settings: Settings) -> int:
         await stop(app)
         log.info("furikaeri.stopped")
     return 0 if server.started else STARTUP_FAILED
+
+
+def warn_without_local_contact(prompts: PromptBook) -> None:
+    """A student in crisis should see the university's own counseling service first."""
+    if not prompts.safety.has_local_contact:
+        log.warning(
+            "safety.no_local_contact: students in crisis are shown only the shipped national "
+            "contacts (119, 110, JNTO). Add your counseling center first in safety.yaml with "
+            "`local: true`, in the folder named by FURIKAERI_PROMPTS_DIR (README: Deployment)."
+        )
 
 
 def _on_signals(server: uvicorn.Server) -> None:

@@ -88,7 +88,11 @@ async def _student(event: Inbound, ctx: Context) -> list[Reply]:
         return await student.follow(event, ctx)
     if event.kind is Kind.MEDIA:
         return await common.text_please(event, ctx)
+    if event.kind in (Kind.TEXT, Kind.EDIT) and safety.is_crisis(ctx, event.text):
+        return await safety.crisis(event, ctx)  # before anything else, consent included
     consented = ctx.student.consent == "given"
+    if consented and safety.is_paused_by_crisis(ctx.student) and _answers_question(event):
+        return safety.while_paused(event, ctx)
     if event.kind is Kind.COMMAND:
         if not consented and event.command not in BEFORE_CONSENT_COMMANDS:
             return [await onboarding.consent_request(ctx)]
@@ -100,12 +104,18 @@ async def _student(event: Inbound, ctx: Context) -> list[Reply]:
         handler = STUDENT_CHOICES.get(prefix)
         return await handler(event, ctx) if handler else []
     if not consented:
-        # Nothing is kept before consent; a cry for help still gets the help contacts.
-        crisis = event.kind is Kind.TEXT and safety.is_crisis(ctx, event.text)
-        help_ = safety.help_replies(ctx, counselor_told=False) if crisis else []
-        return [*help_, await onboarding.consent_request(ctx)]
+        return [await onboarding.consent_request(ctx)]  # nothing is kept before consent
     if event.kind is Kind.EDIT:
         return await reflection.edit(event, ctx)
     if event.kind is Kind.UNSEND:
         return await reflection.unsend(event, ctx)
     return await reflection.answer_text_message(event, ctx)
+
+
+def _answers_question(event: Inbound) -> bool:
+    """A typed answer, an answer button or /skip: what moves a question set on."""
+    if event.kind is Kind.TEXT:
+        return True
+    if event.kind is Kind.CHOICE:
+        return event.data.startswith("a:")
+    return event.kind is Kind.COMMAND and event.command == "skip"

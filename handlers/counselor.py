@@ -80,6 +80,8 @@ def status_label(ctx: Context, student: Student) -> str:
         return t._("unreachable (blocked the bot)")
     if student.status == "stopped":
         return t._("stopped")
+    if student.pause_reason is not None:
+        return t._("paused after an urgent message")
     if student.paused_until is not None and student.paused_until > ctx.now:
         return t._("paused")
     return t._("active")

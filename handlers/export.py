@@ -70,6 +70,8 @@ async def student_export(
             "consented_at": _iso(student.consented_at),
             "status": student.status,
             "paused_until": _iso(student.paused_until),
+            "paused_for": student.pause_reason,  # "crisis": after a message suggesting danger
+            "last_message_suggesting_danger_at": _iso(student.crisis_at),
             "reachable": student.reachable,
             "created_at": _iso(student.created_at),
         },

@@ -21,7 +21,10 @@ PAGE = 100
 async def plan_after_session(
     ctx: Context, student: Student, session: CounselingSession
 ) -> list[Run]:
-    """Cancel what is pending from the last session; plan the reflection and follow-ups."""
+    """Cancel what is pending from the last session; plan the reflection and follow-ups.
+
+    A new session also ends a pause after a crisis message: the counselor has seen them."""
+    student.pause_reason = None
     cancelled = await ctx.uow.runs.cancel_open(student.id, ctx.now)
     await ctx.uow.outbox.cancel_for_runs(cancelled)
     schedule = ctx.prompts.schedule
@@ -45,7 +48,9 @@ async def plan_after_session(
 
 def can_send(ctx: Context, student: Student) -> bool:
     """Whether the student may get questions now: consented, active, reachable, not paused."""
-    paused = student.paused_until is not None and student.paused_until > ctx.now
+    paused = student.pause_reason is not None or (
+        student.paused_until is not None and student.paused_until > ctx.now
+    )
     return (
         student.consent == "given"
         and student.status == "active"

@@ -6,9 +6,7 @@ from bot.db.models import Run, Student
 from bot.engine.context import Context
 from bot.engine.events import Inbound
 from bot.engine.replies import Button, Recipient, Reply
-from bot.safety import is_urgent
 from bot.translate.queue import queue_translation
-from handlers import safety
 
 
 def _to(ctx: Context, student: Student) -> Recipient | None:
@@ -94,7 +92,8 @@ async def mirror(ctx: Context, run: Run, student: Student) -> list[Reply]:
     lines = []
     for answer in await ctx.uow.answers.of_run(run.id):
         shown = answer_text(ctx, answer.text, answer.choice, answer.scale, t)
-        if shown and not answer.skipped and not answer.hidden:
+        # An answer that suggested danger is never quoted back (see handlers/safety.py).
+        if shown and not answer.skipped and not answer.hidden and not answer.urgent:
             lines.append(f"• {shown}")
     if not lines:
         return []
@@ -122,10 +121,9 @@ async def answer_text_message(event: Inbound, ctx: Context) -> list[Reply]:
     assert ctx.student is not None
     run = await ctx.uow.runs.active_of(ctx.student.id)
     if run is None:
-        # Not an answer, so not kept; a cry for help still gets help and alerts the counselor.
-        crisis = safety.is_crisis(ctx, event.text)
+        # Not an answer, so not kept. (A message suggesting danger never gets here:
+        # handlers/safety.py answers it first.)
         return [
-            *(await safety.respond(ctx, answer_kept=False) if crisis else []),
             Reply(
                 text=ctx.t._(
                     "Thank you. There is no open question right now. I will write after your next "
@@ -135,11 +133,7 @@ async def answer_text_message(event: Inbound, ctx: Context) -> list[Reply]:
         ]
     if not event.text.strip():
         return [Reply(text=ctx.t._("That message was empty. Please write your answer, or /skip."))]
-    urgent = is_urgent(event.text, ctx.prompts.safety.phrases)
-    replies = await _record(ctx, run, event, text=event.text, urgent=urgent)
-    if urgent:
-        replies = [*safety.help_replies(ctx), *await safety.alert_counselor(ctx), *replies]
-    return replies
+    return await _record(ctx, run, event, text=event.text)
 
 
 async def choice(event: Inbound, ctx: Context) -> list[Reply]:
@@ -183,8 +177,27 @@ async def _record(
     choice: str | None = None,
     scale: int | None = None,
     skipped: bool = False,
-    urgent: bool = False,
 ) -> list[Reply]:
+    await keep_answer(ctx, run, event, text=text, choice=choice, scale=scale, skipped=skipped)
+    assert ctx.student is not None
+    if run.state == "active":
+        return await ask(ctx, run, ctx.student)
+    outro = ctx.t._(ctx.prompts.sets[run.set_id].outro)
+    return [Reply(text=outro, extra={"run_id": run.id})]
+
+
+async def keep_answer(
+    ctx: Context,
+    run: Run,
+    event: Inbound,
+    *,
+    text: str | None = None,
+    choice: str | None = None,
+    scale: int | None = None,
+    skipped: bool = False,
+    urgent: bool = False,
+) -> None:
+    """Store the answer to the current question and move the run on (done after the last)."""
     assert ctx.student is not None
     answer = await ctx.uow.answers.add(
         run_id=run.id,
@@ -204,15 +217,13 @@ async def _record(
             ctx.uow, ctx.settings, answer=answer, student=ctx.student, now=ctx.now
         )
     run.step += 1
-    if run.step < len(run.questions):
-        return await ask(ctx, run, ctx.student)
-    run.state, run.finished_at = "done", ctx.now
-    outro = ctx.t._(ctx.prompts.sets[run.set_id].outro)
-    return [Reply(text=outro, extra={"run_id": run.id})]
+    if run.step >= len(run.questions):
+        run.state, run.finished_at = "done", ctx.now
 
 
 async def edit(event: Inbound, ctx: Context) -> list[Reply]:
-    """An edited message replaces the stored answer it was (not a new answer)."""
+    """An edited message replaces the stored answer it was (not a new answer); an edit that
+    suggests danger goes to handlers/safety.py first."""
     assert ctx.student is not None
     answer = await ctx.uow.answers.by_message(ctx.student.id, event.channel, event.message_id)
     if answer is None or answer.text == event.text:
@@ -221,9 +232,6 @@ async def edit(event: Inbound, ctx: Context) -> list[Reply]:
     await queue_translation(
         ctx.uow, ctx.settings, answer=answer, student=ctx.student, now=ctx.now, edited=True
     )
-    if is_urgent(event.text, ctx.prompts.safety.phrases) and not answer.urgent:
-        answer.urgent = True
-        return [*safety.help_replies(ctx), *await safety.alert_counselor(ctx)]
     return [Reply(text=ctx.t._("Your answer was updated."))]
 
 

@@ -67,9 +67,10 @@ async def pause(event: Inbound, ctx: Context) -> list[Reply]:
 
 
 async def resume(event: Inbound, ctx: Context) -> list[Reply]:
-    """Receive questions again after /pause or /stop."""
+    """Receive questions again after /pause, /stop or a pause after a crisis message."""
     assert ctx.student is not None
     ctx.student.paused_until = None
+    ctx.student.pause_reason = None
     ctx.student.status = "active"
     return [
         Reply(text=ctx.t._("Welcome back. I will send you questions again.")),

@@ -66,6 +66,10 @@ class Student(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")  # active|paused|stopped
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     paused_until: Mapped[datetime | None]
+    # "crisis": questions paused after a message that suggests danger, with no end date,
+    # until the student sends /resume or the counselor logs a new session.
+    pause_reason: Mapped[str | None] = mapped_column(String(16))
+    crisis_at: Mapped[datetime | None]  # the last message that suggested danger (no text)
     consented_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 

@@ -22,6 +22,7 @@ def _may_send(now: datetime) -> tuple[Any, ...]:
         Student.status == "active",
         Student.reachable.is_(True),
         or_(Student.paused_until.is_(None), Student.paused_until <= now),
+        Student.pause_reason.is_(None),
     )
 
 
@@ -180,10 +181,15 @@ class Runs:
         self, *, asked_before: datetime, due_before: datetime, now: datetime
     ) -> list[int]:
         """Close runs left unanswered (asked before the cutoff) or never started in time
-        (due before the cutoff); returns their ids."""
-        overdue = or_(
-            and_(Run.state == "active", Run.asked_at <= asked_before),
-            and_(Run.state == "scheduled", Run.due_at <= due_before),
+        (due before the cutoff); returns their ids. A set paused after a crisis message
+        waits for the student's /resume or a new session instead."""
+        held = select(Student.id).where(Student.pause_reason.is_not(None))
+        overdue = and_(
+            or_(
+                and_(Run.state == "active", Run.asked_at <= asked_before),
+                and_(Run.state == "scheduled", Run.due_at <= due_before),
+            ),
+            Run.student_id.not_in(held),
         )
         ids = list((await self.s.scalars(select(Run.id).where(overdue))).all())
         if not ids:

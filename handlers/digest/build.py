@@ -118,7 +118,7 @@ async def build_digest(ctx: Context, counselor: Counselor, *, since: datetime | 
             and r.finished_at > start
         )
         entry.trends = await _trends(ctx, student)
-        entry.flags = _flags(ctx, student, mine, entry.unanswered)
+        entry.flags = _flags(ctx, student, mine, entry.unanswered, start)
         if entry.sessions or entry.answers or entry.flags:
             result.append(entry)
     result.sort(
@@ -167,16 +167,22 @@ async def _trends(ctx: Context, student: Student) -> dict[str, list[int]]:
     return {step: values[-6:] for step, values in trends.items()}
 
 
-def _flags(ctx: Context, student: Student, answers: list[Answer], unanswered: int) -> list[str]:
+def _flags(
+    ctx: Context, student: Student, answers: list[Answer], unanswered: int, since: datetime
+) -> list[str]:
     flags = []
-    if any(a.urgent for a in answers):
+    # Urgent: an answer marked so, a message suggesting danger in the period (kept or not),
+    # or questions still paused after one.
+    recent_crisis = student.crisis_at is not None and student.crisis_at > since
+    if any(a.urgent for a in answers) or recent_crisis or student.pause_reason is not None:
         flags.append("urgent")
     talk = [a for a in answers if _flag_of(ctx, a.question_id) == "wants_to_talk" and a.choice]
     if talk and talk[-1].choice == "yes":
         flags.append("wants_to_talk")
     if unanswered:
         flags.append("unanswered")
-    if student.paused_until is not None and student.paused_until > ctx.now:
+    paused_until_later = student.paused_until is not None and student.paused_until > ctx.now
+    if paused_until_later or student.pause_reason is not None:
         flags.append("paused")
     if student.status == "stopped":
         flags.append("stopped")

@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.cli_process import ROOT, clean_environment, furikaeri
+from tests.e2e.cli_process import ROOT, furikaeri
 from tests.e2e.world import LINE_SECRET, LINE_TOKEN, TG_HOOK, TG_SECRET, TG_TOKEN
 from tests.fakes.libretranslate_api import FakeLibreTranslate
 from tests.fakes.line_api import LineApiFake
@@ -25,6 +23,7 @@ pytestmark = pytest.mark.slow
 LINE_HOOK = TG_HOOK.replace("/webhook/telegram", "/webhook/line")
 OWN_CONTACT = """
   - id: campus_counseling
+    local: true
     name: "Campus counseling room"
     phone: "03-0000-0000"
     hours: "Weekdays 9:00-17:00"
@@ -89,35 +88,22 @@ def failing(checks: dict[str, dict[str, Any]]) -> set[str]:
     return {name for name, check in checks.items() if not check["ok"]}
 
 
-def with_own_contacts(tmp_path: Path) -> list[str]:
-    """A `python -c` that runs the CLI on a copy of prompts/ with the university's own help
-    contact added (as FURIKAERI_PROMPTS_DIR will let an admin do)."""
+def with_own_contacts(tmp_path: Path) -> dict[str, str]:
+    """FURIKAERI_PROMPTS_DIR naming a folder whose safety.yaml adds the university's own
+    help contact first, as an admin does."""
     prompts = tmp_path / "prompts"
-    shutil.copytree(ROOT / "prompts", prompts)
-    safety = prompts / "safety.yaml"
-    text = safety.read_text(encoding="utf-8")
-    safety.write_text(text.replace("contacts:\n", "contacts:" + OWN_CONTACT, 1), encoding="utf-8")
-    code = (
-        "import sys, bot.bootstrap as b, bot.prompts as p\n"
-        f"b.prompt_book = lambda s: p.load_prompts({str(prompts)!r}, s.schedule_file)\n"
-        "from bot.cli import main\n"
-        "sys.argv[0] = 'furikaeri'\n"
-        "main()\n"
+    prompts.mkdir()
+    text = (ROOT / "prompts" / "safety.yaml").read_text(encoding="utf-8")
+    (prompts / "safety.yaml").write_text(
+        text.replace("contacts:\n", "contacts:" + OWN_CONTACT, 1), encoding="utf-8"
     )
-    return ["-c", code]
+    return {"FURIKAERI_PROMPTS_DIR": str(prompts)}
 
 
 def test_a_healthy_deployment_passes_every_check(
     tmp_path: Path, deployment: dict[str, str]
 ) -> None:
-    result = subprocess.run(
-        [sys.executable, *with_own_contacts(tmp_path), "doctor"],
-        env={**clean_environment(), **deployment},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = furikaeri("doctor", env={**deployment, **with_own_contacts(tmp_path)}, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.strip().splitlines()
     assert all(line.startswith("✓ ") for line in lines[:-1]), lines

@@ -1,16 +1,20 @@
-"""A message that suggests danger: help contacts for the student in their language, an alert
-to the counselor at once (a message, without the student's words), the digest marks it
-urgent. Ordinary career talk raises nothing."""
+"""A message that suggests danger, at any point: help contacts for the student at once and
+in their language, an honest word on what happens next, the open question set paused (no
+next question, no reminder, no summary quoting the words) until /resume or a new session,
+an alert to the counselor at once in the counselor's language (naming the student, never
+quoting them), and the digest marks the student urgent. Ordinary career talk raises nothing.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from bot.db.models import Answer, AuditEntry
+from bot.db.models import Answer, AuditEntry, Run, Student
 from bot.engine.events import Kind
-from bot.i18n import SHIPPED_LOCALES, translator
-from bot.prompts import load_prompts
-from bot.safety import is_urgent
+from bot.i18n import translator
+from handlers import admin
 from tests.harness import Counselor, Harness
 from tests.stored import rows_of, stored_text
 
@@ -36,6 +40,9 @@ ORDINARY = [
     "I will kill two birds with one stone: study and part-time work.",
 ]
 URGENT_FLAG = "URGENT: may be in danger"
+TOLD = "I have let your counselor know that you may need help."
+PAUSED = "I will not send you more questions for now. When you want to go on, send /resume."
+NO_OPEN_QUESTION = "There is no open question right now"
 
 
 async def _in_reflection(harness: Harness, locale: str = "en") -> tuple[Counselor, int]:
@@ -50,23 +57,29 @@ def _help_shown(texts: list[str]) -> bool:
     return any("119" in text and "110" in text for text in texts)
 
 
+async def _student(harness: Harness, student_id: int) -> Student:
+    [student] = await rows_of(harness.engine.db, Student, id=student_id)
+    return student
+
+
 @pytest.mark.parametrize("language", sorted(CRISIS))
-async def test_a_crisis_phrase_brings_help_an_alert_and_an_urgent_flag(
+async def test_a_crisis_answer_brings_help_pauses_the_set_and_alerts_the_counselor(
     harness: Harness, language: str
 ) -> None:
     counselor, student_id = await _in_reflection(harness)
     alerts_before = len(harness.texts(counselor.user))
     replies = await harness.say("s1", CRISIS[language])
 
-    help_text = replies[0].text
-    assert "I am not watched in real time" in help_text and "emergency" in help_text
-    assert "Emergency (ambulance / fire): 119 (24 hours)" in help_text
-    assert "Police: 110" in help_text and "050-3816-2787" in help_text
-    assert "I have also let your counselor know." in help_text
-    assert replies[-1].text.startswith("(3/5)")  # the answer is kept and the questions go on
+    [help_] = replies  # no next question, no routine line after the help
+    assert "I am not watched in real time" in help_.text and "emergency" in help_.text
+    assert "Emergency (ambulance / fire): 119 (24 hours)" in help_.text
+    assert "Police: 110" in help_.text and "050-3816-2787" in help_.text
+    assert TOLD in help_.text and "the contacts above are the fastest way" in help_.text
+    assert help_.text.endswith(PAUSED)
 
     [alert] = harness.texts(counselor.user)[alerts_before:]  # at once: no tick, no digest
     assert alert.startswith("Urgent: an answer from Linh may mean they are in danger.")
+    assert "paused until they send /resume or you log a new session" in alert
     assert CRISIS[language] not in alert
 
     [answer] = [a for a in await rows_of(harness.engine.db, Answer) if a.text]
@@ -76,6 +89,149 @@ async def test_a_crisis_phrase_brings_help_an_alert_and_an_urgent_flag(
     [audit] = await rows_of(harness.engine.db, AuditEntry, action="safety.alert")
     assert audit.subject == f"student:{student_id}"
     assert CRISIS[language] not in str(audit.detail)
+
+
+async def test_the_paused_set_sends_no_reminder_and_does_not_expire(harness: Harness) -> None:
+    counselor, _ = await _in_reflection(harness)
+    await harness.say("s1", CRISIS["en"])
+    sent = len(harness.texts("s1"))
+    for _ in range(10):  # past the reminder (24 h), the expiry (7 d) and both follow-ups
+        await harness.advance(timedelta(days=1))
+    assert harness.texts("s1")[sent:] == []
+    [run] = [r for r in await rows_of(harness.engine.db, Run) if r.set_id == "reflection"]
+    assert (run.state, run.step) == ("active", 2)  # waiting where the student stopped
+    assert (
+        "paused after an urgent message" in (await harness.say(counselor.user, "/students"))[0].text
+    )
+
+    replies = await harness.say("s1", "/resume")
+    assert replies[0].text == "Welcome back. I will send you questions again."
+    assert replies[-1].text.startswith("(3/5)")  # the set goes on where it stopped
+
+
+async def test_while_paused_answers_are_not_taken(harness: Harness) -> None:
+    await _in_reflection(harness)
+    await harness.say("s1", CRISIS["en"])
+    before = len(await rows_of(harness.engine.db, Answer))
+
+    [reply] = await harness.say("s1", "Sorry, I am ok. Here is my answer.")
+    assert reply.text.startswith("Your questions are paused, so I did not keep this message.")
+    [reply] = await harness.say("s1", "/skip")
+    assert reply.text == "Your questions are paused. When you want to go on, send /resume."
+    assert len(await rows_of(harness.engine.db, Answer)) == before
+    assert "Sorry, I am ok" not in await stored_text(harness.engine.db)
+
+
+async def test_the_summary_never_quotes_the_words_that_suggested_danger(
+    harness: Harness,
+) -> None:
+    await _in_reflection(harness)
+    await harness.say("s1", "I noticed I talk too fast.")
+    await harness.say("s1", "How long a visa change takes.")
+    replies = await harness.say("s1", "Nothing. I want to end my life.")  # the 4th question
+    assert len(replies) == 1 and "Here is what you wrote" not in replies[0].text
+
+    replies = await harness.say("s1", "/resume")
+    summary = next(r.text for r in replies if r.text.startswith("Here is what you wrote:"))
+    assert "I talk too fast" in summary and "end my life" not in summary
+    assert replies[-1].text.startswith("(5/5)")
+
+
+async def test_a_new_session_ends_the_pause(harness: Harness) -> None:
+    counselor, student_id = await _in_reflection(harness)
+    await harness.say("s1", CRISIS["en"])
+    await harness.session(counselor, student_id, "interview")
+    assert harness.texts("s1")[-1].startswith("(1/5)")  # the new reflection starts
+    assert (await _student(harness, student_id)).pause_reason is None
+    assert "The reflection questions were sent." in harness.texts(counselor.user)[-1]
+
+
+async def test_a_crisis_message_between_sets_brings_help_and_an_alert_and_no_routine_line(
+    harness: Harness,
+) -> None:
+    counselor = await harness.counselor()
+    student_id = await harness.student(counselor, "s1", name="Linh")
+    replies = await harness.say("s1", CRISIS["en"])
+    [help_] = replies
+    assert _help_shown([help_.text]) and TOLD in help_.text and help_.text.endswith(PAUSED)
+    assert all(NO_OPEN_QUESTION not in text for text in harness.texts("s1"))
+    alert = harness.texts(counselor.user)[-1]
+    assert alert.startswith("Urgent: a message from Linh") and "was not kept" in alert
+    assert CRISIS["en"] not in alert
+    assert CRISIS["en"] not in await stored_text(harness.engine.db)
+
+    # Nothing was kept, and still the digest marks the student urgent.
+    digest = "\n".join(r.text for r in await harness.say(counselor.user, "/digest"))
+    assert URGENT_FLAG in digest and CRISIS["en"] not in digest
+    # The student's own export shows the one fact that was kept about it.
+    exported = await admin.export_student(harness.engine, student_id=student_id, counselor_id=None)
+    assert exported["student"]["paused_for"] == "crisis"
+    assert exported["student"]["last_message_suggesting_danger_at"] is not None
+    assert (await _student(harness, student_id)).pause_reason == "crisis"
+    await harness.say("s1", "/resume")
+    assert (await _student(harness, student_id)).pause_reason is None
+
+
+async def test_before_consent_help_and_an_alert_but_nothing_kept(harness: Harness) -> None:
+    counselor = await harness.counselor()
+    await harness.student(counselor, "s1", consent=False)
+    await harness.press("s1", "Continue")
+    replies = await harness.say("s1", CRISIS["en"])
+    [help_] = replies  # the help, not the consent form again
+    assert _help_shown([help_.text]) and TOLD in help_.text
+    assert PAUSED not in help_.text  # no questions were coming
+    alert = harness.texts(counselor.user)[-1]
+    assert alert.startswith("Urgent: a message from Linh")
+    assert "have not given their consent, so their message was not kept" in alert
+    assert CRISIS["en"] not in await stored_text(harness.engine.db)
+
+    # Someone who has not joined at all gets the help too; nobody to tell.
+    replies = await harness.say("stranger", CRISIS["ja"])
+    assert _help_shown([replies[0].text]) and TOLD not in replies[0].text
+
+
+async def test_help_in_the_students_language_alert_in_the_counselors(harness: Harness) -> None:
+    counselor = await harness.counselor(name="佐藤", locale="ja")
+    student_id = await harness.student(counselor, "s1", name="Linh", locale="vi")
+    await harness.session(counselor, student_id)
+    await harness.press("s1", translator("vi")._("Skip"))
+    replies = await harness.say("s1", "toi muon chet")  # Vietnamese without its marks
+    vi, ja = translator("vi"), translator("ja")
+    assert replies[0].text.startswith(
+        vi._(
+            "Thank you for telling me. I am a bot and I am not watched in real time, "
+            "so I cannot help in an emergency. If you are in danger or thinking about "
+            "hurting yourself, please contact someone now:"
+        )
+    )
+    assert f"{vi._('Police')}: 110" in replies[0].text
+    assert harness.texts(counselor.user)[-1].startswith("緊急：Linh の回答から")
+    assert ja._("paused after an urgent message") in "\n".join(
+        r.text for r in await harness.say(counselor.user, "/students")
+    )
+
+
+async def test_the_alert_goes_out_at_once_even_at_night(harness: Harness) -> None:
+    harness.clock.set(datetime(2026, 4, 6, 18, 0, tzinfo=UTC))  # 03:00 in Tokyo
+    counselor, _ = await _in_reflection(harness)
+    before = len(harness.texts(counselor.user))
+    await harness.say("s1", CRISIS["en"])
+    assert len(harness.texts(counselor.user)) == before + 1  # no wait for the send window
+
+
+async def test_a_counselor_without_a_chat_is_told_through_the_digest(harness: Harness) -> None:
+    counselor_id, _ = await admin.add_counselor(
+        harness.engine, name="Kato", locale="en", is_admin=False
+    )
+    code = await admin.create_invite(harness.engine, counselor_id=counselor_id, label="Mai")
+    await harness.say("s1", f"/start {code}", locale_hint="en")
+    await harness.send(harness.event("s1", kind=Kind.CHOICE, data="lang:en"))
+    await harness.send(harness.event("s1", kind=Kind.CHOICE, data="consent:yes"))
+    [help_] = await harness.say("s1", CRISIS["en"])
+    assert TOLD not in help_.text  # it would not be true
+    assert "Your counselor will see that you may need help the next time" in help_.text
+    digest = await admin.digest(harness.engine, counselor_id=counselor_id, since=None)
+    assert [s.flags[0] for s in digest.students] == ["urgent"]
 
 
 async def test_ordinary_career_talk_raises_nothing(harness: Harness) -> None:
@@ -94,38 +250,8 @@ async def test_ordinary_career_talk_raises_nothing(harness: Harness) -> None:
     assert await rows_of(harness.engine.db, AuditEntry, action="safety.alert") == []
 
 
-def test_every_shipped_language_has_crisis_phrases_that_match_themselves() -> None:
-    safety = load_prompts().safety
-    assert set(safety.phrases) == set(SHIPPED_LOCALES)
-    for locale, phrases in safety.phrases.items():
-        assert phrases, locale
-        assert all(is_urgent(f"... {p} ...", safety.phrases) for p in phrases), locale
-    for text in CRISIS.values():
-        assert is_urgent(text, safety.phrases), text
-    for text in ORDINARY:
-        assert not is_urgent(text, safety.phrases), text
-    assert all(c.source.startswith("https://") for c in safety.contacts)
-
-
-async def test_the_help_is_in_the_students_language(harness: Harness) -> None:
-    counselor, _ = await _in_reflection(harness, locale="ja")
-    replies = await harness.say("s1", CRISIS["ja"])
-    t = translator("ja")
-    help_text = replies[0].text
-    assert help_text.startswith(
-        t._(
-            "Thank you for telling me. I am a bot and I am not watched in real time, "
-            "so I cannot help in an emergency. If you are in danger or thinking about "
-            "hurting yourself, please contact someone now:"
-        )
-    )
-    assert f"{t._('Police')}: 110" in help_text
-    # The counselor reads the alert in their own language (English here).
-    assert harness.texts(counselor.user)[-1].startswith("Urgent: an answer from Linh")
-
-
-async def test_an_answer_edited_into_a_crisis_alerts_once(harness: Harness) -> None:
-    counselor, _ = await _in_reflection(harness)
+async def test_an_answer_edited_into_a_crisis_alerts_once_and_pauses(harness: Harness) -> None:
+    counselor, student_id = await _in_reflection(harness)
     event = harness.event("s1", "I am a bit tired of the job hunt.")
     await harness.send(event)
     alerts = len(harness.texts(counselor.user))
@@ -139,36 +265,4 @@ async def test_an_answer_edited_into_a_crisis_alerts_once(harness: Harness) -> N
     await harness.send(again)
     assert len(harness.texts(counselor.user)) == alerts + 1
     assert [a.urgent for a in await rows_of(harness.engine.db, Answer) if a.text] == [True]
-
-
-async def test_a_crisis_message_with_no_open_question_still_brings_help_and_an_alert(
-    harness: Harness,
-) -> None:
-    counselor = await harness.counselor()
-    await harness.student(counselor, "s1", name="Linh")
-    replies = await harness.say("s1", CRISIS["en"])
-    assert _help_shown([replies[0].text])
-    assert "There is no open question right now" in replies[-1].text
-    alert = harness.texts(counselor.user)[-1]
-    assert alert.startswith("Urgent: a message from Linh") and "was not kept" in alert
-    assert CRISIS["en"] not in alert
-    assert CRISIS["en"] not in await stored_text(harness.engine.db)
-
-
-async def test_before_consent_help_is_shown_but_nothing_is_kept_or_shared(
-    harness: Harness,
-) -> None:
-    counselor = await harness.counselor()
-    await harness.student(counselor, "s1", consent=False)
-    await harness.press("s1", "Continue")
-    counselor_texts = len(harness.texts(counselor.user))
-    replies = await harness.say("s1", CRISIS["en"])
-    assert _help_shown([replies[0].text])
-    assert "let your counselor know" not in replies[0].text
-    assert replies[-1].text.startswith("Before we start")
-    assert len(harness.texts(counselor.user)) == counselor_texts
-    assert CRISIS["en"] not in await stored_text(harness.engine.db)
-
-    # Someone who has not joined at all gets the help too.
-    replies = await harness.say("stranger", CRISIS["ja"])
-    assert _help_shown([replies[0].text]) and "To join" in replies[-1].text
+    assert (await _student(harness, student_id)).pause_reason == "crisis"

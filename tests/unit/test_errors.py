@@ -13,14 +13,9 @@ from bot.errors import explain
 from bot.prompts import PromptError
 
 
-class WithPromptsFolder(Settings):
-    """A settings class with one more path setting, as FURIKAERI_PROMPTS_DIR adds."""
-
-    prompts_dir: Path | None = None
-
-
 def test_a_file_inside_a_folder_setting_names_that_setting(tmp_path: Path) -> None:
-    settings = WithPromptsFolder(prompts_dir=tmp_path / "ours", _env_file=None)  # type: ignore[call-arg]
+    (tmp_path / "ours").mkdir()
+    settings = Settings(prompts_dir=tmp_path / "ours", _env_file=None)  # type: ignore[call-arg]
     error = PromptError(str(tmp_path / "ours" / "topics.yaml"), "topics.3.label", "too long")
     line = explain(error, settings)
     assert line == f"FURIKAERI_PROMPTS_DIR: {tmp_path}/ours/topics.yaml: topics.3.label: too long"

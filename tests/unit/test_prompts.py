@@ -21,7 +21,6 @@ from bot.prompts import (
     PromptBook,
     PromptError,
     load_prompts,
-    normalize_for_match,
     pick_variant,
 )
 from bot.prompts import iso_duration as parse_duration
@@ -145,7 +144,7 @@ def test_shipped_safety(book: PromptBook) -> None:
     assert set(safety.phrases) == set(LOCALES)
     for locale, phrases in safety.phrases.items():
         assert phrases, locale
-        assert all(p == normalize_for_match(p) and p.strip() == p for p in phrases)
+        assert all(p.strip() == p for p in phrases)
     ids = [c.id for c in safety.contacts]
     assert ids[:2] == ["emergency", "police"]
     assert {c.phone for c in safety.contacts} >= {"119", "110"}
@@ -157,6 +156,7 @@ def test_safety_raw_file_marks_unreviewed_lists() -> None:
     assert "not an emergency" in raw.lower()
     for locale in LOCALES[1:]:
         assert f"# {locale}: drafted without a native reviewer" in raw
+    assert "NATIVE REVIEW NEEDED" in raw
 
 
 @pytest.mark.parametrize(
@@ -501,7 +501,14 @@ def _contact(index: int, **values: Any) -> Callable[[dict[str, Any]], None]:
         (_contact(1, source="a friend told me"), "contacts.1.source", "URL"),
         (_contact(1, id="emergency"), "contacts.1.id", "appears twice"),
         (_contact(0, fax="03"), "contacts.0.fax", "unknown field"),
-        (lambda d: d["phrases"]["ja"].append(""), "phrases.ja.", "empty phrase"),
+        (lambda d: d["phrases"]["ja"].append(""), "phrases.ja.", "nothing left to match"),
+        (lambda d: d["phrases"]["en"].append("!!"), "phrases.en.", "nothing left to match"),
+        (lambda d: d["phrases"]["en"].append("wa*nt"), "phrases.en.", "only at the start or"),
+        (lambda d: d["phrases"]["id"].append("(mau|ingin mati"), "phrases.id.", "unbalanced"),
+        (lambda d: d.update(exceptions={"ko": ["a|b"]}), "exceptions.ko.0", "unbalanced"),
+        (_contact(0, name={"ja": "救急"}), "contacts.0.name", "English (en) too"),
+        (_contact(0, name={"en": "Ambulance"}), "contacts.0.name", "add `local: true`"),
+        (_contact(0, local=True, name={"en": "A", "xx": "B"}), "contacts.0.name", "'xx'"),
         (lambda d: d["phrases"]["en"].append(3), "phrases.en.", "valid string"),
         (lambda d: d.update(contacts=[]), "contacts", "at least 1 item"),
     ],
@@ -515,11 +522,12 @@ def test_safety_rules(
     assert problem in message
 
 
-def test_safety_phrases_are_normalized_on_load(prompts_copy: Path) -> None:
+def test_safety_phrases_are_matched_as_normalised_patterns(prompts_copy: Path) -> None:
     edit(prompts_copy, "safety.yaml", lambda d: d["phrases"]["en"].append("ＧＩＶＥ UP ON LIFE"))
     safety = load_prompts(prompts_copy).safety
-    assert "give up on life" in safety.phrases["en"]
-    assert safety.match("I want to Give Up On Life") == "give up on life"
+    assert safety.match("I want to Give Up On Life") == "ＧＩＶＥ UP ON LIFE"  # as written
+    assert safety.match("give-up-on-life!") == "ＧＩＶＥ UP ON LIFE"
+    assert safety.match("I will not give up on lifestyle goals") is None  # whole words
 
 
 # ---------------------------------------------------------------------------- rotation
