@@ -9,9 +9,10 @@ from bot.digest import build_digest, parse_since
 from bot.digest_render import render_text
 from bot.engine.context import Context
 from bot.engine.events import Inbound
-from bot.engine.replies import Button, Reply
+from bot.engine.replies import Reply
 from handlers import followups
-from handlers.common import counselor_help
+from handlers.buttons import SessionChoice, SessionDone, SessionStudent, SessionTopic
+from handlers.common import counselor_help, invalid_button
 
 MAX_STUDENT_BUTTONS = 12
 
@@ -138,7 +139,7 @@ async def session(event: Inbound, ctx: Context) -> list[Reply]:
         return [
             Reply(text=ctx.t._("You have no students yet. Create an invite with /invite NAME."))
         ]
-    buttons = tuple(Button(_name(s)[:20], f"ses:s:{s.id}") for s in rows[-MAX_STUDENT_BUTTONS:])
+    buttons = tuple(SessionStudent(s.id).button(_name(s)[:20]) for s in rows[-MAX_STUDENT_BUTTONS:])
     return [Reply(text=ctx.t._("Which student was the session with?"), buttons=buttons, columns=2)]
 
 
@@ -155,29 +156,33 @@ def _parse_topics(ctx: Context, raw: str) -> list[str] | None:
     return topics if all(tid in known for tid in topics) else None
 
 
-async def session_choice(event: Inbound, ctx: Context) -> list[Reply]:
+async def session_choice(choice: SessionChoice, event: Inbound, ctx: Context) -> list[Reply]:
     """Buttons of /session: pick the student, toggle topics, then done."""
     assert ctx.counselor is not None and ctx.account is not None
-    parts = event.data.split(":")
     state = await ctx.uow.states.get(ctx.account.id)
     data = dict(state.data) if state is not None and state.name == "session" else {}
-    if parts[1] == "s" and len(parts) == 3:
-        student = await _own_student(ctx, parts[2])
-        if student is None:
-            return [Reply(text=ctx.t._("You have no student with that number. See /students."))]
-        data = {"student_id": student.id, "topics": []}
-    elif parts[1] == "t" and len(parts) == 3 and data:
-        topics = list(data["topics"])
-        topics.remove(parts[2]) if parts[2] in topics else topics.append(parts[2])
-        data["topics"] = [t.id for t in ctx.prompts.topics if t.id in topics]
-    elif parts[1] == "done" and data:
-        await ctx.uow.states.clear(ctx.account.id)
-        student = await _own_student(ctx, str(data["student_id"]))
-        if student is None:
-            return []
-        return await log_session(ctx, student, data["topics"])
-    else:
-        return [Reply(text=ctx.t._("That choice is no longer open. Start again with /session."))]
+    match choice:
+        case SessionStudent(student_id=student_id):
+            student = await _own_student(ctx, str(student_id))
+            if student is None:
+                return [Reply(text=ctx.t._("You have no student with that number. See /students."))]
+            data = {"student_id": student.id, "topics": []}
+        case SessionTopic(topic_id=topic_id) if data:
+            if topic_id not in {t.id for t in ctx.prompts.topics}:
+                return invalid_button(ctx)
+            topics = list(data["topics"])
+            topics.remove(topic_id) if topic_id in topics else topics.append(topic_id)
+            data["topics"] = [t.id for t in ctx.prompts.topics if t.id in topics]
+        case SessionDone() if data:
+            await ctx.uow.states.clear(ctx.account.id)
+            student = await _own_student(ctx, str(data["student_id"]))
+            if student is None:
+                return invalid_button(ctx)
+            return await log_session(ctx, student, data["topics"])
+        case _:
+            return [
+                Reply(text=ctx.t._("That choice is no longer open. Start again with /session."))
+            ]
     await ctx.uow.states.set(ctx.account.id, "session", data, ctx.now)
     return [_topic_picker(ctx, data["topics"])]
 
@@ -185,11 +190,11 @@ async def session_choice(event: Inbound, ctx: Context) -> list[Reply]:
 def _topic_picker(ctx: Context, chosen: list[str]) -> Reply:
     t = ctx.t
     buttons = [
-        Button(("✓ " if topic.id in chosen else "") + t._(topic.label), f"ses:t:{topic.id}")
+        SessionTopic(topic.id).button(("✓ " if topic.id in chosen else "") + t._(topic.label))
         for topic in ctx.prompts.topics
     ]
     # TRANSLATORS: button label, at most 20 characters
-    buttons.append(Button(t._("Done"), "ses:done"))
+    buttons.append(SessionDone().button(t._("Done")))
     return Reply(
         text=t._("Which topics did you cover? Tap to select, then Done."),
         buttons=tuple(buttons),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
 
 from bot.engine.context import Context
 from bot.engine.events import Inbound, Kind
-from bot.engine.replies import Button, Reply
-from bot.i18n import SHIPPED_LOCALES, display_name, negotiate
+from bot.engine.replies import Reply
+from bot.i18n import display_name, negotiate
 from handlers import followups, safety, student
+from handlers.buttons import ConsentButton, ForgetButton, LanguageButton
 from handlers.common import counselor_help, how_to_join, language_picker
 
 log = logging.getLogger(__name__)
@@ -103,26 +103,27 @@ async def _enroll_student(
             ),
             buttons=(
                 # TRANSLATORS: button label, at most 20 characters
-                Button(ctx.t._("Continue"), f"lang:{guessed}"),
+                LanguageButton(guessed).button(ctx.t._("Continue")),
                 # TRANSLATORS: button label, at most 20 characters
-                Button(ctx.t._("Other language"), "lang:menu"),
+                LanguageButton(LanguageButton.MENU).button(ctx.t._("Other language")),
             ),
             columns=2,
         )
     ]
 
 
-async def choose_language(event: Inbound, ctx: Context) -> list[Reply]:
+async def choose_language(choice: LanguageButton, event: Inbound, ctx: Context) -> list[Reply]:
     """Set the student's language from a picker button, then continue where they were."""
     assert ctx.student is not None
-    choice = event.data.split(":", 1)[1] if ":" in event.data else ""
-    if choice not in SHIPPED_LOCALES:
+    if choice.locale == LanguageButton.MENU:
         return [language_picker(ctx, preselected=ctx.student.locale)]
-    ctx.student.locale = ctx.locale = choice
+    ctx.student.locale = ctx.locale = choice.locale
     if ctx.student.consent != "given":
         return [await consent_request(ctx)]
     return [
-        Reply(text=ctx.t._("I will write to you in {language}.", language=display_name(choice)))
+        Reply(
+            text=ctx.t._("I will write to you in {language}.", language=display_name(choice.locale))
+        )
     ]
 
 
@@ -139,8 +140,8 @@ async def consent_request(ctx: Context) -> Reply:
         text=consent_text(ctx, counselor.name if counselor else ""),
         # TRANSLATORS: button label, at most 20 characters
         buttons=(
-            Button(ctx.t._("I agree"), "consent:yes"),
-            Button(ctx.t._("No, thanks"), "consent:no"),
+            ConsentButton("yes").button(ctx.t._("I agree")),
+            ConsentButton("no").button(ctx.t._("No, thanks")),
         ),
         columns=2,
     )
@@ -176,12 +177,11 @@ def consent_text(ctx: Context, counselor_name: str) -> str:
     )
 
 
-async def consent_answer(event: Inbound, ctx: Context) -> list[Reply]:
+async def consent_answer(choice: ConsentButton, event: Inbound, ctx: Context) -> list[Reply]:
     """Record yes, no or a withdrawal ("consent:withdraw"); nothing is kept before a yes."""
     assert ctx.student is not None
     student = ctx.student
-    choice = event.data.partition(":")[2]
-    if choice == "yes":
+    if choice.answer == "yes":
         if student.consent == "given":
             return [Reply(text=ctx.t._("You have already agreed. /help shows what I can do."))]
         student.consent = "given"
@@ -200,7 +200,7 @@ async def consent_answer(event: Inbound, ctx: Context) -> list[Reply]:
     if student.consent == "given":
         # "Withdraw consent" from /privacy, or "No, thanks" pressed on an old consent message.
         return await withdraw_consent(ctx)
-    if choice == "withdraw":
+    if choice.answer == "withdraw":
         return [
             Reply(
                 text=ctx.t._(
@@ -245,9 +245,9 @@ async def withdraw_consent(ctx: Context) -> list[Reply]:
             ),
             buttons=(
                 # TRANSLATORS: button label, at most 20 characters
-                Button(t._("Delete everything"), "forget:yes"),
+                ForgetButton(confirmed=True).button(t._("Delete everything")),
                 # TRANSLATORS: button label, at most 20 characters
-                Button(t._("Keep them"), "forget:no"),
+                ForgetButton(confirmed=False).button(t._("Keep them")),
             ),
             columns=2,
         )
@@ -267,7 +267,3 @@ async def restart(event: Inbound, ctx: Context) -> list[Reply]:
 async def counselor_start(event: Inbound, ctx: Context) -> list[Reply]:
     """/start from a linked counselor: the command list."""
     return [counselor_help(ctx)]
-
-
-def invite_ttl(ctx: Context) -> timedelta:
-    return timedelta(days=ctx.settings.code_ttl_days)

@@ -11,6 +11,7 @@ from bot.engine.events import Inbound
 from bot.engine.replies import Button, Document, Reply
 from bot.export import student_export
 from bot.i18n import display_name
+from handlers.buttons import ConsentButton, ForgetButton
 from handlers.onboarding import consent_points
 from handlers.reflection import answer_text
 
@@ -30,7 +31,7 @@ async def privacy(event: Inbound, ctx: Context) -> list[Reply]:
             )
         )
         # TRANSLATORS: button label, at most 20 characters
-        buttons = (Button(t._("Withdraw consent"), "consent:withdraw"),)
+        buttons = (ConsentButton("withdraw").button(t._("Withdraw consent")),)
     else:
         lines.append(
             t._(
@@ -133,19 +134,19 @@ async def forget(event: Inbound, ctx: Context) -> list[Reply]:
             ),
             # TRANSLATORS: button label, at most 20 characters
             buttons=(
-                Button(ctx.t._("Delete everything"), "forget:yes"),
+                ForgetButton(confirmed=True).button(ctx.t._("Delete everything")),
                 # TRANSLATORS: button label, at most 20 characters
-                Button(ctx.t._("Cancel"), "forget:no"),
+                ForgetButton(confirmed=False).button(ctx.t._("Cancel")),
             ),
             columns=2,
         )
     ]
 
 
-async def forget_choice(event: Inbound, ctx: Context) -> list[Reply]:
+async def forget_choice(choice: ForgetButton, event: Inbound, ctx: Context) -> list[Reply]:
     """Delete the student's data after a confirmed /forget."""
     assert ctx.student is not None
-    if event.data != "forget:yes":
+    if not choice.confirmed:
         return [Reply(text=ctx.t._("Nothing was deleted."))]
     goodbye = ctx.t._(
         "Everything is deleted. Thank you for your reflections. "

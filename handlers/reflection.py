@@ -8,6 +8,8 @@ from bot.engine.events import Inbound
 from bot.engine.replies import Button, Recipient, Reply
 from bot.safety import is_urgent
 from handlers import safety
+from handlers.buttons import SCALE, SKIP, YES_NO, AnswerButton
+from handlers.common import invalid_button
 
 
 def _to(ctx: Context, student: Student) -> Recipient | None:
@@ -36,7 +38,10 @@ async def ask(ctx: Context, run: Run, student: Student, *, reminder: bool = Fals
         run.reminded_at = ctx.now
     else:
         run.asked_at, run.reminded_at = ctx.now, None
-    base = f"a:{run.id}:{run.step}:"
+
+    def answer(value: str, label: str) -> Button:
+        return AnswerButton(run.id, run.step, value).button(label)
+
     lines = [f"({run.step + 1}/{len(run.questions)})"]
     if reminder:
         lines.insert(0, t._("A gentle reminder, in case you missed it:"))
@@ -47,15 +52,15 @@ async def ask(ctx: Context, run: Run, student: Student, *, reminder: bool = Fals
         lines.append(
             t._("1 = {low}, 5 = {high}", low=t._(question.low or ""), high=t._(question.high or ""))
         )
-        buttons = [Button(str(n), f"{base}{n}") for n in range(1, 6)]
+        buttons = [answer(point, point) for point in SCALE]
         columns = 5
     elif question.kind == "yesno":
         # TRANSLATORS: button label, at most 20 characters
-        buttons = [Button(t._("Yes"), f"{base}yes"), Button(t._("No"), f"{base}no")]
+        buttons = [answer("yes", t._("Yes")), answer("no", t._("No"))]
         columns = 2
     elif question.kind == "topics":
         for topic_id in await _session_topics(ctx, run):
-            buttons.append(Button(t._(ctx.prompts.topic(topic_id).label), f"{base}{topic_id}"))
+            buttons.append(answer(topic_id, t._(ctx.prompts.topic(topic_id).label)))
         columns = 2
     lines.append(
         t._("Tap a button or write in your own words. You can skip this question.")
@@ -63,7 +68,7 @@ async def ask(ctx: Context, run: Run, student: Student, *, reminder: bool = Fals
         else t._("Write in your own words. You can skip this question.")
     )
     # TRANSLATORS: button label, at most 20 characters
-    buttons.append(Button(t._("Skip"), f"{base}skip"))
+    buttons.append(answer(SKIP, t._("Skip")))
     replies: list[Reply] = []
     if question.kind == "yesno" and run.step == len(run.questions) - 1 and not reminder:
         replies.extend(await mirror(ctx, run, student))
@@ -141,27 +146,25 @@ async def answer_text_message(event: Inbound, ctx: Context) -> list[Reply]:
     return replies
 
 
-async def choice(event: Inbound, ctx: Context) -> list[Reply]:
-    """Store a button answer ("a:<run>:<step>:<value>"); stale presses change nothing."""
+async def choice(pressed: AnswerButton, event: Inbound, ctx: Context) -> list[Reply]:
+    """Store a button answer if it is one the current question offered; else change nothing."""
     assert ctx.student is not None
-    parts = event.data.split(":")
-    if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
-        return []
-    run = await ctx.uow.runs.get(int(parts[1]))
-    if (
-        run is None
-        or run.student_id != ctx.student.id
-        or run.state != "active"
-        or run.step != int(parts[2])
-    ):
+    run = await ctx.uow.runs.get(pressed.run_id)
+    if run is None or run.student_id != ctx.student.id:
+        return invalid_button(ctx)
+    if run.state != "active" or run.step != pressed.step:
         return [Reply(text=ctx.t._("That question is already closed."))]
-    value = parts[3]
-    if value == "skip":
+    value = pressed.value
+    if value == SKIP:
         return await _record(ctx, run, event, skipped=True)
     question = ctx.prompts.question(run.questions[run.step])
-    if question.kind == "scale" and value in {"1", "2", "3", "4", "5"}:
+    if question.kind == "scale" and value in SCALE:
         return await _record(ctx, run, event, scale=int(value))
-    return await _record(ctx, run, event, choice=value)
+    if question.kind == "yesno" and value in YES_NO:
+        return await _record(ctx, run, event, choice=value)
+    if question.kind == "topics" and value in await _session_topics(ctx, run):
+        return await _record(ctx, run, event, choice=value)
+    return invalid_button(ctx)
 
 
 async def skip(event: Inbound, ctx: Context) -> list[Reply]:

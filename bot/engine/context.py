@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.commands import CommandBook
 from bot.config import Settings
 from bot.db.models import ChannelAccount, Counselor, Student
 from bot.db.uow import UnitOfWork
@@ -23,6 +24,7 @@ class Context:
     counselor: Counselor | None = None
     locale: str = ""
     links: dict[str, str] = field(default_factory=dict)  # channel -> join link template
+    commands: CommandBook = field(default_factory=CommandBook)  # for the help texts
 
     def __post_init__(self) -> None:
         if not self.locale:

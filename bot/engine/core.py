@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from bot.clock import Clock
+from bot.commands import CommandBook
 from bot.config import Settings
 from bot.db.uow import Database, UnitOfWork
 from bot.engine.context import Context
@@ -38,6 +39,7 @@ class Engine:
         settings: Settings,
         clock: Clock,
         links: dict[str, str] | None = None,
+        commands: CommandBook | None = None,
     ) -> None:
         self.db = db
         self._handle = handle
@@ -45,6 +47,7 @@ class Engine:
         self.settings = settings
         self.clock = clock
         self.links = links or {}
+        self.commands = commands if commands is not None else CommandBook()
         self.sender: Sender | None = None
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # sender -> (lock, users)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -163,6 +166,7 @@ class Engine:
             prompts=self.prompts,
             settings=self.settings,
             links=self.links,
+            commands=self.commands,
         )
 
     # -- scheduled work ---------------------------------------------------------------
