@@ -125,7 +125,7 @@ async def _student(event: Inbound, ctx: Context) -> list[Reply]:
         return await student.follow(event, ctx)
     if event.kind is Kind.MEDIA:
         return await common.text_please(event, ctx)
-    consented = ctx.student.consent == "given"
+    consented = ctx.student.has_consented
     if event.kind is Kind.COMMAND:
         command = COMMANDS.command(STUDENT, event.command)
         if not consented and (command is None or not command.before_consent):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.db.models import Student
+from bot.db.states import CodeKind, Consent, StudentStatus
 from bot.digest import build_digest, parse_since
 from bot.digest_render import render_text
 from bot.engine.context import Context
@@ -31,7 +32,7 @@ async def invite(event: Inbound, ctx: Context) -> list[Reply]:
     assert ctx.counselor is not None
     label = event.args.strip()[:200]
     code = await ctx.uow.codes.create(
-        kind="invite",
+        kind=CodeKind.INVITE,
         counselor_id=ctx.counselor.id,
         label=label,
         now=ctx.now,
@@ -71,17 +72,17 @@ async def students(event: Inbound, ctx: Context) -> list[Reply]:
 
 def status_label(ctx: Context, student: Student) -> str:
     t = ctx.t
-    if student.consent == "pending":
+    if student.consent == Consent.PENDING:
         return t._("waiting for consent")
-    if student.consent == "declined":
+    if student.consent == Consent.DECLINED:
         return t._("declined")
-    if student.consent == "withdrawn":
+    if student.consent == Consent.WITHDRAWN:
         return t._("withdrew consent")
     if not student.reachable:
         return t._("unreachable (blocked the bot)")
-    if student.status == "stopped":
+    if student.status == StudentStatus.STOPPED:
         return t._("stopped")
-    if student.paused_until is not None and student.paused_until > ctx.now:
+    if student.is_paused(ctx.now):
         return t._("paused")
     return t._("active")
 
@@ -133,7 +134,7 @@ async def session(event: Inbound, ctx: Context) -> list[Reply]:
     rows = [
         s
         for s in await ctx.uow.students.list_for_counselor(ctx.counselor.id)
-        if s.consent != "declined"
+        if s.consent != Consent.DECLINED
     ]
     if not rows:
         return [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
+from bot.db.states import CodeKind, Consent, StudentStatus
 from bot.engine.context import Context
 from bot.engine.events import Inbound, Kind
 from bot.engine.replies import Reply
@@ -51,7 +52,7 @@ async def stranger(event: Inbound, ctx: Context) -> list[Reply]:
     )
     # The name moves to the student's profile; a used code keeps no trace of whom it was for.
     label, redeemed.label = redeemed.label, ""
-    if redeemed.kind == "link":
+    if redeemed.kind == CodeKind.LINK:
         return await _link_counselor(event, ctx, redeemed.counselor_id)
     return await _enroll_student(event, ctx, redeemed.counselor_id, label)
 
@@ -118,7 +119,7 @@ async def choose_language(choice: LanguageButton, event: Inbound, ctx: Context) 
     if choice.locale == LanguageButton.MENU:
         return [language_picker(ctx, preselected=ctx.student.locale)]
     ctx.student.locale = ctx.locale = choice.locale
-    if ctx.student.consent != "given":
+    if not ctx.student.has_consented:
         return [await consent_request(ctx)]
     return [
         Reply(
@@ -182,11 +183,11 @@ async def consent_answer(choice: ConsentButton, event: Inbound, ctx: Context) ->
     assert ctx.student is not None
     student = ctx.student
     if choice.answer == "yes":
-        if student.consent == "given":
+        if student.has_consented:
             return [Reply(text=ctx.t._("You have already agreed. /help shows what I can do."))]
-        student.consent = "given"
+        student.consent = Consent.GIVEN
         student.consented_at = ctx.now
-        student.status = "active"
+        student.status = StudentStatus.ACTIVE
         await ctx.uow.audit.record(
             at=ctx.now, actor=ctx.actor, action="consent.given", subject=f"student:{student.id}"
         )
@@ -197,7 +198,7 @@ async def consent_answer(choice: ConsentButton, event: Inbound, ctx: Context) ->
             )
         )
         return [thanks, *await followups.start_due_for(ctx, student)]
-    if student.consent == "given":
+    if student.has_consented:
         # "Withdraw consent" from /privacy, or "No, thanks" pressed on an old consent message.
         return await withdraw_consent(ctx)
     if choice.answer == "withdraw":
@@ -209,7 +210,7 @@ async def consent_answer(choice: ConsentButton, event: Inbound, ctx: Context) ->
                 )
             )
         ]
-    student.consent = "declined"
+    student.consent = Consent.DECLINED
     await ctx.uow.audit.record(
         at=ctx.now, actor=ctx.actor, action="consent.declined", subject=f"student:{student.id}"
     )
@@ -226,7 +227,7 @@ async def withdraw_consent(ctx: Context) -> list[Reply]:
     """Stop every question and message, keep nothing new, and offer to delete the rest."""
     assert ctx.student is not None
     student = ctx.student
-    student.consent = "withdrawn"
+    student.consent = Consent.WITHDRAWN
     cancelled = await ctx.uow.runs.cancel_open(student.id, ctx.now)
     await ctx.uow.outbox.cancel_for_runs(cancelled)
     for account in await ctx.uow.accounts.of_student(student.id):
@@ -257,9 +258,9 @@ async def withdraw_consent(ctx: Context) -> list[Reply]:
 async def restart(event: Inbound, ctx: Context) -> list[Reply]:
     """/start from a known student: ask for consent again, or resume after /stop."""
     assert ctx.student is not None
-    if ctx.student.consent != "given":
+    if not ctx.student.has_consented:
         return [await consent_request(ctx)]
-    if ctx.student.status == "stopped":
+    if ctx.student.status == StudentStatus.STOPPED:
         return await student.resume(event, ctx)  # as /resume: the open question comes again
     return [Reply(text=ctx.t._("You are already connected. /help shows what I can do."))]
 

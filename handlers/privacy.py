@@ -23,7 +23,7 @@ async def privacy(event: Inbound, ctx: Context) -> list[Reply]:
     counselor = await ctx.uow.counselors.get(ctx.student.counselor_id)
     lines = [*consent_points(ctx, counselor.name if counselor else ""), ""]
     buttons: tuple[Button, ...] = ()
-    if ctx.student.consent == "given":
+    if ctx.student.has_consented:
         lines.append(
             t._(
                 "You can withdraw your consent at any time. Then I send you no more "
@@ -86,7 +86,7 @@ def _summary(ctx: Context, data: dict[str, Any]) -> str:
         ),
         t._("Chat accounts: {channels}", channels=", ".join(channels) or "-"),
     ]
-    if student.consent == "given" and student.consented_at is not None:
+    if student.has_consented and student.consented_at is not None:
         lines.append(t._("You agreed on {date}.", date=t.date(student.consented_at, zone)))
     session_lines = [
         f"{t.date(_parse(s['held_at']), zone)} – "

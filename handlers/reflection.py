@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from bot.db.models import Run, Student
+from bot.db.states import RunState
 from bot.engine.context import Context
 from bot.engine.events import Inbound
 from bot.engine.replies import Button, Recipient, Reply
+from bot.prompts import QuestionKind
 from bot.safety import is_urgent
 from handlers import safety
 from handlers.buttons import SCALE, SKIP, YES_NO, AnswerButton
@@ -23,7 +25,7 @@ def _to(ctx: Context, student: Student) -> Recipient | None:
 
 async def start_run(ctx: Context, run: Run, student: Student) -> list[Reply]:
     """Open a question set: its intro and first question."""
-    run.state, run.step = "active", 0
+    run.state, run.step = RunState.ACTIVE, 0
     question_set = ctx.prompts.sets[run.set_id]
     t = ctx.tr(student.locale)
     intro = Reply(text=t._(question_set.intro), to=_to(ctx, student), extra={"run_id": run.id})
@@ -48,17 +50,17 @@ async def ask(ctx: Context, run: Run, student: Student, *, reminder: bool = Fals
     lines.append(t._(question.text))
     buttons: list[Button] = []
     columns = 1
-    if question.kind == "scale":
+    if question.kind == QuestionKind.SCALE:
         lines.append(
             t._("1 = {low}, 5 = {high}", low=t._(question.low or ""), high=t._(question.high or ""))
         )
         buttons = [answer(point, point) for point in SCALE]
         columns = 5
-    elif question.kind == "yesno":
+    elif question.kind == QuestionKind.YESNO:
         # TRANSLATORS: button label, at most 20 characters
         buttons = [answer("yes", t._("Yes")), answer("no", t._("No"))]
         columns = 2
-    elif question.kind == "topics":
+    elif question.kind == QuestionKind.TOPICS:
         for topic_id in await _session_topics(ctx, run):
             buttons.append(answer(topic_id, t._(ctx.prompts.topic(topic_id).label)))
         columns = 2
@@ -70,7 +72,7 @@ async def ask(ctx: Context, run: Run, student: Student, *, reminder: bool = Fals
     # TRANSLATORS: button label, at most 20 characters
     buttons.append(answer(SKIP, t._("Skip")))
     replies: list[Reply] = []
-    if question.kind == "yesno" and run.step == len(run.questions) - 1 and not reminder:
+    if question.kind == QuestionKind.YESNO and run.step == len(run.questions) - 1 and not reminder:
         replies.extend(await mirror(ctx, run, student))
     replies.append(
         Reply(
@@ -152,17 +154,17 @@ async def choice(pressed: AnswerButton, event: Inbound, ctx: Context) -> list[Re
     run = await ctx.uow.runs.get(pressed.run_id)
     if run is None or run.student_id != ctx.student.id:
         return invalid_button(ctx)
-    if run.state != "active" or run.step != pressed.step:
+    if run.state != RunState.ACTIVE or run.step != pressed.step:
         return [Reply(text=ctx.t._("That question is already closed."))]
     value = pressed.value
     if value == SKIP:
         return await _record(ctx, run, event, skipped=True)
     question = ctx.prompts.question(run.questions[run.step])
-    if question.kind == "scale" and value in SCALE:
+    if question.kind == QuestionKind.SCALE and value in SCALE:
         return await _record(ctx, run, event, scale=int(value))
-    if question.kind == "yesno" and value in YES_NO:
+    if question.kind == QuestionKind.YESNO and value in YES_NO:
         return await _record(ctx, run, event, choice=value)
-    if question.kind == "topics" and value in await _session_topics(ctx, run):
+    if question.kind == QuestionKind.TOPICS and value in await _session_topics(ctx, run):
         return await _record(ctx, run, event, choice=value)
     return invalid_button(ctx)
 
@@ -204,7 +206,7 @@ async def _record(
     run.step += 1
     if run.step < len(run.questions):
         return await ask(ctx, run, ctx.student)
-    run.state, run.finished_at = "done", ctx.now
+    run.state, run.finished_at = RunState.DONE, ctx.now
     outro = ctx.t._(ctx.prompts.sets[run.set_id].outro)
     return [Reply(text=outro, extra={"run_id": run.id})]
 

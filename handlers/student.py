@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.db.states import StudentStatus
 from bot.engine.context import Context
 from bot.engine.events import Inbound
 from bot.engine.replies import Reply
@@ -71,7 +72,7 @@ async def resume(event: Inbound, ctx: Context) -> list[Reply]:
     """Receive questions again after /pause or /stop."""
     assert ctx.student is not None
     ctx.student.paused_until = None
-    ctx.student.status = "active"
+    ctx.student.status = StudentStatus.ACTIVE
     return [
         Reply(text=ctx.t._("Welcome back. I will send you questions again.")),
         *await followups.resume_for(ctx, ctx.student),
@@ -81,7 +82,7 @@ async def resume(event: Inbound, ctx: Context) -> list[Reply]:
 async def stop(event: Inbound, ctx: Context) -> list[Reply]:
     """Stop all messages until the student sends /start or /resume."""
     assert ctx.student is not None
-    ctx.student.status = "stopped"
+    ctx.student.status = StudentStatus.STOPPED
     await ctx.uow.outbox.cancel_for_student(ctx.student.id, "stopped")
     return [
         Reply(

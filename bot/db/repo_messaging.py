@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.db.models import ConversationState, InboxEvent, OutboxMessage
+from bot.db.states import InboxState, OutboxState
 
 
 class Inbox:
@@ -36,7 +37,7 @@ class Inbox:
     async def pending_senders(self, limit: int = 1000) -> list[str]:
         query = (
             select(InboxEvent.sender)
-            .where(InboxEvent.status == "pending")
+            .where(InboxEvent.status == InboxState.PENDING)
             .group_by(InboxEvent.sender)
             .order_by(func.min(InboxEvent.id))
             .limit(limit)
@@ -46,7 +47,7 @@ class Inbox:
     async def next_pending(self, sender: str) -> InboxEvent | None:
         query = (
             select(InboxEvent)
-            .where(InboxEvent.sender == sender, InboxEvent.status == "pending")
+            .where(InboxEvent.sender == sender, InboxEvent.status == InboxState.PENDING)
             .order_by(InboxEvent.id)
             .limit(1)
         )
@@ -55,7 +56,7 @@ class Inbox:
     async def finish(self, event: InboxEvent, *, now: datetime, failed: bool = False) -> None:
         """Mark handled. The payload (which may hold what the student typed) is dropped,
         except for a failed event, which is kept for the admin to retry."""
-        event.status = "failed" if failed else "done"
+        event.status = InboxState.FAILED if failed else InboxState.DONE
         event.processed_at = now
         if not failed:
             event.payload = None
@@ -67,7 +68,7 @@ class Inbox:
         channel = sender.split(":", 1)[0]
         await self.s.execute(
             update(InboxEvent)
-            .where(InboxEvent.sender == sender, InboxEvent.status != "pending")
+            .where(InboxEvent.sender == sender, InboxEvent.status != InboxState.PENDING)
             .values(payload=None, sender=f"{channel}:forgotten")
         )
 
@@ -78,7 +79,7 @@ class Inbox:
             .where(
                 InboxEvent.received_at < cutoff,
                 InboxEvent.payload.is_not(None),
-                InboxEvent.status != "pending",
+                InboxEvent.status != InboxState.PENDING,
             )
             .values(payload=None)
         )
@@ -87,7 +88,9 @@ class Inbox:
     async def delete_handled_before(self, cutoff: datetime) -> int:
         """Forget handled events older than the cutoff (sender ids included)."""
         result = await self.s.execute(
-            delete(InboxEvent).where(InboxEvent.received_at < cutoff, InboxEvent.status == "done")
+            delete(InboxEvent).where(
+                InboxEvent.received_at < cutoff, InboxEvent.status == InboxState.DONE
+            )
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -120,13 +123,13 @@ class Outbox:
             and_(
                 older.channel == OutboxMessage.channel,
                 older.chat_id == OutboxMessage.chat_id,
-                older.status == "pending",
+                older.status == OutboxState.PENDING,
                 older.id < OutboxMessage.id,
                 or_(older.due_at <= now, older.attempts > 0),
             )
         )
         claimable = and_(
-            OutboxMessage.status == "pending",
+            OutboxMessage.status == OutboxState.PENDING,
             OutboxMessage.due_at <= now,
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
         )
@@ -155,7 +158,7 @@ class Outbox:
         """Give a claimed row back to be tried again at `due_at` (unless it was cancelled)."""
         await self.s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
+            .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxState.PENDING)
             .values(due_at=due_at, claimed_until=None, last_error=error[:200])
             .execution_options(synchronize_session=False)
         )
@@ -165,18 +168,28 @@ class Outbox:
         await self.s.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == row_id)
-            .values(status="sent", sent_at=now, claimed_until=None, payload=None, last_error="")
+            .values(
+                status=OutboxState.SENT,
+                sent_at=now,
+                claimed_until=None,
+                payload=None,
+                last_error="",
+            )
             .execution_options(synchronize_session=False)
         )
 
     async def mark_failed(self, row_id: int, *, error: str, keep_payload: bool = True) -> None:
         """Give up on a row (visible to `furikaeri outbox`); a cancelled row stays cancelled."""
-        values: dict[str, Any] = {"status": "failed", "claimed_until": None, "last_error": error}
+        values: dict[str, Any] = {
+            "status": OutboxState.FAILED,
+            "claimed_until": None,
+            "last_error": error,
+        }
         if not keep_payload:
             values["payload"] = None
         await self.s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
+            .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxState.PENDING)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
@@ -185,8 +198,10 @@ class Outbox:
         """Cancel every unsent message to a student (e.g. after /stop)."""
         await self.s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.student_id == student_id, OutboxMessage.status == "pending")
-            .values(status="cancelled", last_error=reason, payload=None)
+            .where(
+                OutboxMessage.student_id == student_id, OutboxMessage.status == OutboxState.PENDING
+            )
+            .values(status=OutboxState.CANCELLED, last_error=reason, payload=None)
             .execution_options(synchronize_session=False)
         )
 
@@ -194,7 +209,7 @@ class Outbox:
         """The newest rows given up on, for the admin (their text is not shown)."""
         query = (
             select(OutboxMessage)
-            .where(OutboxMessage.status == "failed")
+            .where(OutboxMessage.status == OutboxState.FAILED)
             .order_by(OutboxMessage.id.desc())
             .limit(limit)
         )
@@ -203,7 +218,7 @@ class Outbox:
     async def in_flight(self, now: datetime) -> int:
         """Rows claimed by a dispatcher right now (being sent, or left by a crash)."""
         query = select(func.count(OutboxMessage.id)).where(
-            OutboxMessage.status == "pending", OutboxMessage.claimed_until >= now
+            OutboxMessage.status == OutboxState.PENDING, OutboxMessage.claimed_until >= now
         )
         return int(await self.s.scalar(query) or 0)
 
@@ -214,8 +229,10 @@ class Outbox:
         if run_ids:
             await self.s.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.run_id.in_(run_ids), OutboxMessage.status == "pending")
-                .values(status="cancelled", payload=None)
+                .where(
+                    OutboxMessage.run_id.in_(run_ids), OutboxMessage.status == OutboxState.PENDING
+                )
+                .values(status=OutboxState.CANCELLED, payload=None)
             )
 
     async def cancel_for_chat(self, channel: str, chat_id: str, reason: str) -> None:
@@ -224,9 +241,9 @@ class Outbox:
             .where(
                 OutboxMessage.channel == channel,
                 OutboxMessage.chat_id == chat_id,
-                OutboxMessage.status == "pending",
+                OutboxMessage.status == OutboxState.PENDING,
             )
-            .values(status="cancelled", last_error=reason, payload=None)
+            .values(status=OutboxState.CANCELLED, last_error=reason, payload=None)
         )
 
     async def delete_of_student(self, student_id: int) -> None:
@@ -239,14 +256,18 @@ class Outbox:
             return 0
         rows = await self.s.scalars(
             select(OutboxMessage).where(
-                OutboxMessage.payload.is_not(None), OutboxMessage.status != "sent"
+                OutboxMessage.payload.is_not(None), OutboxMessage.status != OutboxState.SENT
             )
         )
         dropped = 0
         for row in rows.all():
             quoted = " ".join(m.get("text", "") for m in (row.payload or {}).get("messages", []))
             if any(needle in quoted for needle in needles):
-                row.payload, row.status, row.last_error = None, "cancelled", "data deleted"
+                row.payload, row.status, row.last_error = (
+                    None,
+                    OutboxState.CANCELLED,
+                    "data deleted",
+                )
                 dropped += 1
         await self.s.flush()
         return dropped
@@ -260,7 +281,7 @@ class Outbox:
     async def next_due(self, limit: int = 5) -> list[datetime]:
         query = (
             select(OutboxMessage.due_at)
-            .where(OutboxMessage.status == "pending")
+            .where(OutboxMessage.status == OutboxState.PENDING)
             .order_by(OutboxMessage.due_at)
             .limit(limit)
         )
@@ -269,8 +290,14 @@ class Outbox:
     async def retry_failed(self, now: datetime) -> int:
         result = await self.s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.status == "failed", OutboxMessage.payload.is_not(None))
-            .values(status="pending", attempts=0, due_at=now, claimed_until=None, last_error="")
+            .where(OutboxMessage.status == OutboxState.FAILED, OutboxMessage.payload.is_not(None))
+            .values(
+                status=OutboxState.PENDING,
+                attempts=0,
+                due_at=now,
+                claimed_until=None,
+                last_error="",
+            )
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -278,8 +305,8 @@ class Outbox:
         result = await self.s.execute(
             update(OutboxMessage)
             .where(OutboxMessage.created_at < cutoff, OutboxMessage.payload.is_not(None))
-            .values(payload=None, status="cancelled")
-            .where(OutboxMessage.status != "sent")
+            .values(payload=None, status=OutboxState.CANCELLED)
+            .where(OutboxMessage.status != OutboxState.SENT)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -287,7 +314,7 @@ class Outbox:
         """Forget messages older than the cutoff that are no longer waiting to be sent."""
         result = await self.s.execute(
             delete(OutboxMessage).where(
-                OutboxMessage.created_at < cutoff, OutboxMessage.status != "pending"
+                OutboxMessage.created_at < cutoff, OutboxMessage.status != OutboxState.PENDING
             )
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
