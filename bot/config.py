@@ -113,10 +113,6 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    @property
     def telegram_enabled(self) -> bool:
         return self.telegram_token is not None
 

@@ -13,6 +13,7 @@ import uvicorn
 
 from bot.bootstrap import App, build, start, stop
 from bot.config import Settings
+from bot.logs import Redactor, secrets_of
 from bot.web import create_app
 
 log = logging.getLogger(__name__)
@@ -81,15 +82,6 @@ def _on_signals(server: uvicorn.Server) -> None:
 
 def _startup_failed(app: App, exc: Exception) -> None:
     """One line on stderr; the exception's text never carries a secret (redacted here)."""
-    reason = f"{type(exc).__name__}: {exc}"
-    settings = app.settings
-    secrets = (
-        settings.telegram_token,
-        settings.telegram_webhook_secret,
-        settings.line_channel_secret,
-        settings.line_channel_access_token,
-    )
-    for secret in secrets:
-        if secret is not None and secret.get_secret_value():
-            reason = reason.replace(secret.get_secret_value(), "<redacted>")
+    redact = Redactor(secrets_of(app.settings))
+    reason = redact(f"{type(exc).__name__}: {exc}")
     print(f"furikaeri: could not start: {reason[:300]}", file=sys.stderr)

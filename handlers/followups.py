@@ -47,7 +47,7 @@ async def plan_after_session(
 def in_send_window(ctx: Context, student: Student) -> bool:
     """Whether it is inside the daily send window in the student's time zone (or no window)."""
     window = ctx.prompts.schedule.send_window
-    return window is None or in_window(ctx.now, student.timezone, window.start, window.end)
+    return window is None or in_window(ctx.now, student.timezone, window)
 
 
 async def start_due_for(ctx: Context, student: Student, *, immediate: bool = True) -> list[Reply]:
@@ -95,7 +95,7 @@ async def start_due_runs(ctx: Context) -> list[Reply]:
                 continue
             window = ctx.prompts.schedule.send_window
             if window is not None and not in_send_window(ctx, student):
-                run.due_at = next_window_start(ctx.now, student.timezone, window.start, window.end)
+                run.due_at = next_window_start(ctx.now, student.timezone, window)
                 continue
             replies.extend(await start_due_for(ctx, student, immediate=False))
     return replies
