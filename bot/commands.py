@@ -11,19 +11,16 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from bot.engine.buttons import prefix_of
+from bot.engine.context import Context
 from bot.engine.events import Inbound
 from bot.engine.replies import Reply
 from bot.i18n import MissingTranslation, Translator, translator
 
-if TYPE_CHECKING:  # the context carries this book, so it is named for the type checker only
-    from bot.engine.context import Context
-
-    Handler = Callable[[Inbound, Context], Awaitable[list[Reply]]]
-
 log = logging.getLogger(__name__)
+Handler = Callable[[Inbound, Context], Awaitable[list[Reply]]]
 
 P = TypeVar("P")
 P_co = TypeVar("P_co", covariant=True)
@@ -103,11 +100,11 @@ class CommandBook:
         """The family whose prefix the data carries, if this audience has it."""
         return self._buttons.get((audience, prefix_of(data)))
 
-    def listed(self, audience: Audience) -> list[Command]:
+    def listed(self, audience: str) -> list[Command]:
         """The commands shown in the menu and the help, in declaration order."""
-        return [c for c in self.commands if c.audience is audience and c.description]
+        return [c for c in self.commands if c.audience == audience and c.description]
 
-    def help_lines(self, audience: Audience, t: Translator) -> list[str]:
+    def help_lines(self, audience: str, t: Translator) -> list[str]:
         """One line per listed command: "/name ARG – what it does"."""
         lines = []
         for command in self.listed(audience):
