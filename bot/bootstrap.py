@@ -12,13 +12,13 @@ from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import handlers
-from bot import menus
 from bot.channels.base import Channel
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade
 from bot.db.uow import Database
+from bot.engine.commands import Audience
 from bot.engine.core import Engine, EventHandler
 from bot.i18n import SHIPPED_LOCALES
 from bot.prompts import PromptBook, load_prompts
@@ -76,6 +76,7 @@ def build(
         clock=clock,
         links=links,
         screen=handlers.screen_before_consent,
+        commands=handlers.COMMANDS,
     )
     if channels is None:
         channels = _channels_from(settings, engine)
@@ -204,15 +205,16 @@ async def stop(app: App) -> None:
 
 
 async def register_telegram_menus(app: App) -> None:
-    """Set Telegram's command menus: students' per language, counselors' per chat.
+    """Set Telegram's command menus from the declared commands: students' per language,
+    counselors' per chat.
 
     A menu that cannot be set is logged and skipped: the bot works without it.
     """
     from bot.channels.telegram import CommandMenu, menu_language  # lazy: PTB only when used
 
-    channel = app.channels["telegram"]
+    channel, book = app.channels["telegram"], app.engine.commands
     wanted: list[CommandMenu] = []
-    default = menus.menu(menus.STUDENT_COMMANDS, app.settings.default_locale)
+    default = book.menu(Audience.STUDENT, app.settings.default_locale)
     if default is not None:
         wanted.append(CommandMenu(default))
     seen: set[str] = set()
@@ -221,12 +223,12 @@ async def register_telegram_menus(app: App) -> None:
         if code is None or code in seen:
             continue  # zh_Hant shares Telegram's "zh" with zh_Hans, listed first
         seen.add(code)
-        commands = menus.menu(menus.STUDENT_COMMANDS, locale)
+        commands = book.menu(Audience.STUDENT, locale)
         if commands is not None:
             wanted.append(CommandMenu(commands, language_code=code))
     async with app.db.uow() as uow:
         for counselor in await uow.counselors.all():
-            commands = menus.menu(menus.COUNSELOR_COMMANDS, counselor.locale)
+            commands = book.menu(Audience.COUNSELOR, counselor.locale)
             for account in await uow.accounts.of_counselor(counselor.id):
                 if account.channel == "telegram" and commands is not None:
                     wanted.append(CommandMenu(commands, chat_id=account.chat_id))

@@ -65,20 +65,33 @@ class PlainFormatter(logging.Formatter):
         return line
 
 
+class Redactor:
+    """Replace known secrets in a text: the one way secrets are masked, in every log line,
+    in SDK log records (bot/channels/telegram_errors.py) and in the start-up error."""
+
+    MIN_LENGTH = 6  # shorter values would mask ordinary words
+
+    def __init__(self, secrets: Iterable[str | None]) -> None:
+        # Longest first, so a secret that contains another is masked whole.
+        kept = {s for s in secrets if s and len(s) >= self.MIN_LENGTH}
+        self.secrets = sorted(kept, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+
 class MaskSecrets(logging.Formatter):
     """Wrap a formatter and replace every known secret in its output."""
 
     def __init__(self, inner: logging.Formatter, secrets: Iterable[str]) -> None:
         super().__init__()
         self.inner = inner
-        # Longest first, so a secret that contains another is masked whole.
-        self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+        self.redact = Redactor(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
-        line = self.inner.format(record)
-        for secret in self.secrets:
-            line = line.replace(secret, MASK)
-        return line
+        return self.redact(self.inner.format(record))
 
 
 class StderrHandler(logging.StreamHandler):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping
 from datetime import time, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple, TypeVar
 
@@ -40,7 +41,15 @@ MAX_TOPIC_LABEL = 20  # LINE quick-reply label limit
 MAX_SCALE_LABEL = 20
 MAX_QUESTION_ID = 64  # answers.question_id column
 
-Kind = Literal["topics", "text", "scale", "yesno"]
+
+class QuestionKind(StrEnum):
+    """What a question offers besides free text: topic buttons, a 1-5 scale, yes/no."""
+
+    TOPICS = "topics"
+    TEXT = "text"
+    SCALE = "scale"
+    YESNO = "yesno"
+
 
 _SLUG = re.compile(r"[a-z][a-z0-9_]*")
 _TOPIC_ID = re.compile(r"[a-z_]{1,16}")
@@ -150,7 +159,7 @@ class Question(_Frozen):
 
     id: str
     text: Text
-    kind: Kind
+    kind: QuestionKind
     low: Text | None = None  # label for 1 on a scale question
     high: Text | None = None  # label for 5 on a scale question
 
@@ -159,7 +168,7 @@ class Step(_Frozen):
     """One question slot in a set, with interchangeable variants rotated between rounds."""
 
     id: str
-    kind: Kind
+    kind: QuestionKind
     flag: str | None = None  # raised in the digest when a yesno step is answered yes
     pool: list[Question] = Field(min_length=1)
 
@@ -454,7 +463,7 @@ def _check_set(question_set: QuestionSet, path: Path) -> None:
             raise PromptError(file, f"{where}.id", f"step id {step.id!r} appears twice")
         step_ids.add(step.id)
         if step.flag is not None:
-            if step.kind != "yesno":
+            if step.kind != QuestionKind.YESNO:
                 raise PromptError(file, f"{where}.flag", "only a yesno step can raise a flag")
             if not _FLAG.fullmatch(step.flag):
                 raise PromptError(file, f"{where}.flag", "use lower-case letters, digits and _")
@@ -474,9 +483,9 @@ def _check_set(question_set: QuestionSet, path: Path) -> None:
             pool_ids.add(question.id)
             for label in ("low", "high"):
                 value = getattr(question, label)
-                if step.kind == "scale" and value is None:
+                if step.kind == QuestionKind.SCALE and value is None:
                     raise PromptError(file, f"{at}.{label}", "required for a scale question")
-                if step.kind != "scale" and value is not None:
+                if step.kind != QuestionKind.SCALE and value is not None:
                     raise PromptError(file, f"{at}.{label}", "only a scale question has labels")
                 if value is not None and len(value) > MAX_SCALE_LABEL:
                     raise PromptError(
@@ -649,7 +658,7 @@ def _problem(error: Any) -> str:
         return "required"
     if kind == "extra_forbidden":
         return "unknown field"
-    if kind == "literal_error":
+    if kind in ("literal_error", "enum"):
         return f"{error['msg'][0].lower()}{error['msg'][1:]}, got {error['input']!r}"
     message: str = error["msg"]
     message = message.removeprefix("Value error, ")

@@ -14,6 +14,7 @@ import uvicorn
 from bot.bootstrap import App, build, start, stop
 from bot.config import Settings
 from bot.errors import EXIT_USAGE, explain
+from bot.logs import Redactor, secrets_of
 from bot.prompts import PromptBook
 from bot.web import create_app
 
@@ -101,15 +102,7 @@ def _startup_failed(app: App, exc: Exception) -> int:
         print(f"furikaeri: {known}", file=sys.stderr)
         return EXIT_USAGE
     lines = str(exc).strip().splitlines()  # SQLAlchemy appends a second "Background" line
-    reason = f"{type(exc).__name__}: {lines[0] if lines else ''}"
-    secrets = (
-        settings.telegram_token,
-        settings.telegram_webhook_secret,
-        settings.line_channel_secret,
-        settings.line_channel_access_token,
-    )
-    for secret in secrets:
-        if secret is not None and secret.get_secret_value():
-            reason = reason.replace(secret.get_secret_value(), "<redacted>")
+    redact = Redactor(secrets_of(settings))
+    reason = redact(f"{type(exc).__name__}: {lines[0] if lines else ''}")
     print(f"furikaeri: could not start: {reason[:300]}", file=sys.stderr)
     return STARTUP_FAILED

@@ -1,59 +1,98 @@
-"""Feature handlers, and the table that routes each event to one of them.
+"""Feature handlers, every command and button family declared once, and the router.
 
-A handler is `async (event, context) -> list[Reply]`: it reads and changes state through
-the unit of work in the context and returns replies as data. It never sends anything.
+A handler is `async (event, context) -> list[Reply]` (a button handler also gets the
+decoded payload first): it reads and changes state through the unit of work in the
+context and returns replies as data. It never sends anything.
+
+COMMANDS is the one list of what a student or a counselor can type or press. The router
+below, the help texts (handlers/common.py) and the chat apps' command menus
+(bot/bootstrap.py) are derived from it; docs/adding-a-command.md shows how to add one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import logging
 
+from bot.engine.commands import Audience, ButtonFamily, Command, CommandBook
 from bot.engine.context import Context
 from bot.engine.events import Inbound, Kind
 from bot.engine.replies import Reply
+from bot.i18n import N_
 from handlers import common, counselor, onboarding, privacy, reflection, safety, student
+from handlers.buttons import (
+    AnswerButton,
+    ConsentButton,
+    ForgetButton,
+    LanguageButton,
+    SessionButton,
+    TimezoneButton,
+)
 
-Handler = Callable[[Inbound, Context], Awaitable[list[Reply]]]
+log = logging.getLogger(__name__)
 # What of an event from someone who has not consented is stored until it is handled.
 screen_before_consent = onboarding.screen_before_consent
 
-COUNSELOR_COMMANDS: dict[str, Handler] = {
-    "start": onboarding.counselor_start,
-    "help": counselor.help_,
-    "invite": counselor.invite,
-    "session": counselor.session,
-    "digest": counselor.digest,
-    "students": counselor.students,
-}
-COUNSELOR_CHOICES: dict[str, Handler] = {
-    "ses": counselor.session_choice,
-}
+STUDENT, COUNSELOR = Audience.STUDENT, Audience.COUNSELOR
 
-STUDENT_COMMANDS: dict[str, Handler] = {
-    "start": onboarding.restart,
-    "help": student.help_,
-    "language": onboarding.language_command,
-    "skip": reflection.skip,
-    "journal": reflection.journal,
-    "pause": student.pause,
-    "resume": student.resume,
-    "stop": student.stop,
-    "timezone": student.timezone,
-    "privacy": privacy.privacy,
-    "mydata": privacy.mydata,
-    "forget": privacy.forget,
-}
-STUDENT_CHOICES: dict[str, Handler] = {
-    "lang": onboarding.choose_language,
-    "consent": onboarding.consent_answer,
-    "a": reflection.choice,
-    "tz": student.timezone,
-    "forget": privacy.forget_choice,
-}
-# Before consent (or after it was withdrawn) only these work: the rest would store something.
-# /mydata and /forget stay open: a student who withdrew may still want a copy, then deletion.
-BEFORE_CONSENT_COMMANDS = {"start", "help", "language", "privacy", "mydata", "forget"}
-BEFORE_CONSENT_CHOICES = {"lang", "consent", "forget"}
+# Descriptions are the command menu entries (Telegram: at most 256 characters, short is
+# better) and the help lines, in this order. Before consent (or after it was withdrawn) only
+# `before_consent` ones work: the rest would store something. /mydata and /forget stay open:
+# a student who withdrew may still want a copy, then deletion.
+COMMANDS = CommandBook(
+    commands=(
+        Command("start", STUDENT, onboarding.restart, before_consent=True),
+        # TRANSLATORS: a command in the chat app's menu; keep it short
+        Command("journal", STUDENT, reflection.journal, N_("Read what you wrote")),
+        Command("skip", STUDENT, reflection.skip, N_("Skip the current question")),
+        Command(
+            "language",
+            STUDENT,
+            onboarding.language_command,
+            N_("Change the language"),
+            before_consent=True,
+        ),
+        Command("timezone", STUDENT, student.timezone, N_("Set your time zone")),
+        Command("pause", STUDENT, student.pause, N_("Pause questions for a while")),
+        Command("resume", STUDENT, student.resume, N_("Receive questions again")),
+        Command("stop", STUDENT, student.stop, N_("Stop all messages")),
+        Command(
+            "privacy",
+            STUDENT,
+            privacy.privacy,
+            N_("What is kept and who reads it"),
+            before_consent=True,
+        ),
+        Command(
+            "mydata", STUDENT, privacy.mydata, N_("Get a copy of your data"), before_consent=True
+        ),
+        Command("forget", STUDENT, privacy.forget, N_("Delete all your data"), before_consent=True),
+        Command("help", STUDENT, student.help_, N_("What I can do"), before_consent=True),
+        Command("start", COUNSELOR, onboarding.counselor_start),
+        # TRANSLATORS: a command in the chat app's menu; keep it short
+        Command(
+            "session", COUNSELOR, counselor.session, N_("Log a session and send the reflection")
+        ),
+        Command("digest", COUNSELOR, counselor.digest, N_("What your students wrote")),
+        Command(
+            "invite",
+            COUNSELOR,
+            counselor.invite,
+            N_("Create an invite code for a student"),
+            # TRANSLATORS: what a counselor types after /invite, in capitals like a placeholder
+            usage=N_("NAME"),
+        ),
+        Command("students", COUNSELOR, counselor.students, N_("Your students and their status")),
+        Command("help", COUNSELOR, counselor.help_, N_("Commands for counselors")),
+    ),
+    buttons=(
+        ButtonFamily(LanguageButton, STUDENT, onboarding.choose_language, before_consent=True),
+        ButtonFamily(ConsentButton, STUDENT, onboarding.consent_answer, before_consent=True),
+        ButtonFamily(AnswerButton, STUDENT, reflection.choice),
+        ButtonFamily(TimezoneButton, STUDENT, student.timezone_choice),
+        ButtonFamily(ForgetButton, STUDENT, privacy.forget_choice, before_consent=True),
+        ButtonFamily(SessionButton, COUNSELOR, counselor.session_choice),
+    ),
+)
 
 
 async def handle(event: Inbound, ctx: Context) -> list[Reply]:
@@ -69,10 +108,10 @@ async def handle(event: Inbound, ctx: Context) -> list[Reply]:
 
 async def _counselor(event: Inbound, ctx: Context) -> list[Reply]:
     if event.kind is Kind.COMMAND:
-        return await COUNSELOR_COMMANDS.get(event.command, counselor.help_)(event, ctx)
+        command = COMMANDS.command(COUNSELOR, event.command)
+        return await (command.handler if command else counselor.help_)(event, ctx)
     if event.kind is Kind.CHOICE:
-        handler = COUNSELOR_CHOICES.get(event.data.split(":", 1)[0])
-        return await handler(event, ctx) if handler else []
+        return await _press(COUNSELOR, event, ctx)
     if event.kind is Kind.MEDIA:
         return await common.text_please(event, ctx)
     if event.kind in (Kind.FOLLOW, Kind.UNFOLLOW, Kind.EDIT, Kind.UNSEND):
@@ -90,19 +129,19 @@ async def _student(event: Inbound, ctx: Context) -> list[Reply]:
         return await common.text_please(event, ctx)
     if event.kind in (Kind.TEXT, Kind.EDIT) and safety.is_crisis(ctx, event.text):
         return await safety.crisis(event, ctx)  # before anything else, consent included
-    consented = ctx.student.consent == "given"
+    consented = ctx.student.has_consented
     if consented and safety.is_paused_by_crisis(ctx.student) and _answers_question(event):
         return safety.while_paused(event, ctx)
     if event.kind is Kind.COMMAND:
-        if not consented and event.command not in BEFORE_CONSENT_COMMANDS:
+        command = COMMANDS.command(STUDENT, event.command)
+        if not consented and (command is None or not command.before_consent):
             return [await onboarding.consent_request(ctx)]
-        return await STUDENT_COMMANDS.get(event.command, student.unknown_command)(event, ctx)
+        return await (command.handler if command else student.unknown_command)(event, ctx)
     if event.kind is Kind.CHOICE:
-        prefix = event.data.split(":", 1)[0]
-        if not consented and prefix not in BEFORE_CONSENT_CHOICES:
+        family = COMMANDS.family(STUDENT, event.data)
+        if family is not None and not consented and not family.before_consent:
             return [await onboarding.consent_request(ctx)]
-        handler = STUDENT_CHOICES.get(prefix)
-        return await handler(event, ctx) if handler else []
+        return await _press(STUDENT, event, ctx)
     if not consented:
         return [await onboarding.consent_request(ctx)]  # nothing is kept before consent
     if event.kind is Kind.EDIT:
@@ -117,5 +156,17 @@ def _answers_question(event: Inbound) -> bool:
     if event.kind is Kind.TEXT:
         return True
     if event.kind is Kind.CHOICE:
-        return event.data.startswith("a:")
+        return AnswerButton.decode(event.data) is not None
     return event.kind is Kind.COMMAND and event.command == "skip"
+
+
+async def _press(audience: Audience, event: Inbound, ctx: Context) -> list[Reply]:
+    """Hand a button press to its family; data no family of this audience reads is refused."""
+    family = COMMANDS.family(audience, event.data)
+    replies = await family.handle(event, ctx) if family is not None else None
+    if replies is None:
+        # Only a declared prefix is logged: the data itself is whatever the client sent.
+        shown = family.prefix if family is not None else "unknown"
+        log.info("button.refused", extra={"audience": audience, "family": shown})
+        return common.invalid_button(ctx)
+    return replies

@@ -1,16 +1,13 @@
-"""Small pieces several handlers share: choice data, pickers, help texts."""
+"""Small pieces several handlers share: pickers, help texts, refusals."""
 
 from __future__ import annotations
 
+from bot.engine.commands import Audience
 from bot.engine.context import Context
 from bot.engine.events import Inbound
-from bot.engine.replies import Button, Reply
+from bot.engine.replies import Reply
 from bot.i18n import SHIPPED_LOCALES, display_name
-
-
-def choice_parts(data: str) -> list[str]:
-    """Button data is "prefix:part:part"; parts never contain ':'."""
-    return data.split(":")
+from handlers.buttons import LanguageButton
 
 
 def language_picker(ctx: Context, *, preselected: str | None = None) -> Reply:
@@ -19,41 +16,32 @@ def language_picker(ctx: Context, *, preselected: str | None = None) -> Reply:
     if preselected in order:
         order.remove(preselected)
         order.insert(0, preselected)
-    buttons = tuple(Button(display_name(code), f"lang:{code}") for code in order)
+    buttons = tuple(LanguageButton(code).button(display_name(code)) for code in order)
     return Reply(text=ctx.t._("Which language do you want to use?"), buttons=buttons, columns=2)
 
 
 def student_help(ctx: Context) -> Reply:
+    """What the bot does, and the student commands as declared (handlers/__init__.py)."""
     t = ctx.t
     lines = [
         t._("I send you a few questions after each session with your counselor."),
         t._("Answer in any language, with a button or in your own words."),
         "",
-        t._("/journal – read what you wrote"),
-        t._("/skip – skip the current question"),
-        t._("/language – change the language"),
-        t._("/timezone – set your time zone"),
-        t._("/pause – pause questions for a while"),
-        t._("/resume – receive questions again"),
-        t._("/stop – stop all messages"),
-        t._("/privacy – what is kept and who reads it"),
-        t._("/mydata – get a copy of your data"),
-        t._("/forget – delete all your data"),
+        *ctx.commands.help_lines(Audience.STUDENT, t),
     ]
     return Reply(text="\n".join(lines))
 
 
 def counselor_help(ctx: Context) -> Reply:
+    """The counselor commands as declared (handlers/__init__.py)."""
     t = ctx.t
-    lines = [
-        t._("Commands for counselors:"),
-        t._("/invite NAME – create an invite code for a student"),
-        t._("/session – log a session and send the reflection"),
-        t._("/digest – what your students wrote since your last digest"),
-        t._("/students – your students and their status"),
-        t._("/help – this list"),
-    ]
+    lines = [t._("Commands for counselors:"), *ctx.commands.help_lines(Audience.COUNSELOR, t)]
     return Reply(text="\n".join(lines))
+
+
+def invalid_button(ctx: Context) -> list[Reply]:
+    """The answer to a press whose data was not offered, or is no longer: nothing changes."""
+    return [Reply(text=ctx.t._("That button is no longer valid."))]
 
 
 def how_to_join(ctx: Context) -> Reply:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.db.models import Student
+from bot.db.states import CodeKind, Consent, StudentStatus
 from bot.engine.context import Context
 from bot.engine.events import Inbound
-from bot.engine.replies import Button, Reply
+from bot.engine.replies import Reply
 from handlers import followups
-from handlers.common import counselor_help
+from handlers.buttons import SessionChoice, SessionDone, SessionStudent, SessionTopic
+from handlers.common import counselor_help, invalid_button
 from handlers.digest.build import build_digest, parse_since
 from handlers.digest.render import render_text
 
@@ -30,7 +32,7 @@ async def invite(event: Inbound, ctx: Context) -> list[Reply]:
     assert ctx.counselor is not None
     label = event.args.strip()[:200]
     code = await ctx.uow.codes.create(
-        kind="invite",
+        kind=CodeKind.INVITE,
         counselor_id=ctx.counselor.id,
         label=label,
         now=ctx.now,
@@ -70,19 +72,19 @@ async def students(event: Inbound, ctx: Context) -> list[Reply]:
 
 def status_label(ctx: Context, student: Student) -> str:
     t = ctx.t
-    if student.consent == "pending":
+    if student.consent == Consent.PENDING:
         return t._("waiting for consent")
-    if student.consent == "declined":
+    if student.consent == Consent.DECLINED:
         return t._("declined")
-    if student.consent == "withdrawn":
+    if student.consent == Consent.WITHDRAWN:
         return t._("withdrew consent")
     if not student.reachable:
         return t._("unreachable (blocked the bot)")
-    if student.status == "stopped":
+    if student.status == StudentStatus.STOPPED:
         return t._("stopped")
     if student.pause_reason is not None:
         return t._("paused after an urgent message")
-    if student.paused_until is not None and student.paused_until > ctx.now:
+    if student.is_paused(ctx.now):
         return t._("paused")
     return t._("active")
 
@@ -134,13 +136,13 @@ async def session(event: Inbound, ctx: Context) -> list[Reply]:
     rows = [
         s
         for s in await ctx.uow.students.list_for_counselor(ctx.counselor.id)
-        if s.consent != "declined"
+        if s.consent != Consent.DECLINED
     ]
     if not rows:
         return [
             Reply(text=ctx.t._("You have no students yet. Create an invite with /invite NAME."))
         ]
-    buttons = tuple(Button(_name(s)[:20], f"ses:s:{s.id}") for s in rows[-MAX_STUDENT_BUTTONS:])
+    buttons = tuple(SessionStudent(s.id).button(_name(s)[:20]) for s in rows[-MAX_STUDENT_BUTTONS:])
     return [Reply(text=ctx.t._("Which student was the session with?"), buttons=buttons, columns=2)]
 
 
@@ -157,29 +159,33 @@ def _parse_topics(ctx: Context, raw: str) -> list[str] | None:
     return topics if all(tid in known for tid in topics) else None
 
 
-async def session_choice(event: Inbound, ctx: Context) -> list[Reply]:
+async def session_choice(choice: SessionChoice, event: Inbound, ctx: Context) -> list[Reply]:
     """Buttons of /session: pick the student, toggle topics, then done."""
     assert ctx.counselor is not None and ctx.account is not None
-    parts = event.data.split(":")
     state = await ctx.uow.states.get(ctx.account.id)
     data = dict(state.data) if state is not None and state.name == "session" else {}
-    if parts[1] == "s" and len(parts) == 3:
-        student = await _own_student(ctx, parts[2])
-        if student is None:
-            return [Reply(text=ctx.t._("You have no student with that number. See /students."))]
-        data = {"student_id": student.id, "topics": []}
-    elif parts[1] == "t" and len(parts) == 3 and data:
-        topics = list(data["topics"])
-        topics.remove(parts[2]) if parts[2] in topics else topics.append(parts[2])
-        data["topics"] = [t.id for t in ctx.prompts.topics if t.id in topics]
-    elif parts[1] == "done" and data:
-        await ctx.uow.states.clear(ctx.account.id)
-        student = await _own_student(ctx, str(data["student_id"]))
-        if student is None:
-            return []
-        return await log_session(ctx, student, data["topics"])
-    else:
-        return [Reply(text=ctx.t._("That choice is no longer open. Start again with /session."))]
+    match choice:
+        case SessionStudent(student_id=student_id):
+            student = await _own_student(ctx, str(student_id))
+            if student is None:
+                return [Reply(text=ctx.t._("You have no student with that number. See /students."))]
+            data = {"student_id": student.id, "topics": []}
+        case SessionTopic(topic_id=topic_id) if data:
+            if topic_id not in {t.id for t in ctx.prompts.topics}:
+                return invalid_button(ctx)
+            topics = list(data["topics"])
+            topics.remove(topic_id) if topic_id in topics else topics.append(topic_id)
+            data["topics"] = [t.id for t in ctx.prompts.topics if t.id in topics]
+        case SessionDone() if data:
+            await ctx.uow.states.clear(ctx.account.id)
+            student = await _own_student(ctx, str(data["student_id"]))
+            if student is None:
+                return invalid_button(ctx)
+            return await log_session(ctx, student, data["topics"])
+        case _:
+            return [
+                Reply(text=ctx.t._("That choice is no longer open. Start again with /session."))
+            ]
     await ctx.uow.states.set(ctx.account.id, "session", data, ctx.now)
     return [_topic_picker(ctx, data["topics"])]
 
@@ -187,11 +193,11 @@ async def session_choice(event: Inbound, ctx: Context) -> list[Reply]:
 def _topic_picker(ctx: Context, chosen: list[str]) -> Reply:
     t = ctx.t
     buttons = [
-        Button(("✓ " if topic.id in chosen else "") + t._(topic.label), f"ses:t:{topic.id}")
+        SessionTopic(topic.id).button(("✓ " if topic.id in chosen else "") + t._(topic.label))
         for topic in ctx.prompts.topics
     ]
     # TRANSLATORS: button label, at most 20 characters
-    buttons.append(Button(t._("Done"), "ses:done"))
+    buttons.append(SessionDone().button(t._("Done")))
     return Reply(
         text=t._("Which topics did you cover? Tap to select, then Done."),
         buttons=tuple(buttons),

@@ -8,6 +8,7 @@ PostgreSQL, never start or remind the same question twice.
 from __future__ import annotations
 
 from bot.db.models import CounselingSession, Run, Student
+from bot.db.states import RunState
 from bot.engine.context import Context
 from bot.engine.replies import Reply
 from bot.prompts import pick_variant
@@ -46,23 +47,10 @@ async def plan_after_session(
     return runs
 
 
-def can_send(ctx: Context, student: Student) -> bool:
-    """Whether the student may get questions now: consented, active, reachable, not paused."""
-    paused = student.pause_reason is not None or (
-        student.paused_until is not None and student.paused_until > ctx.now
-    )
-    return (
-        student.consent == "given"
-        and student.status == "active"
-        and student.reachable
-        and not paused
-    )
-
-
 def in_send_window(ctx: Context, student: Student) -> bool:
     """Whether it is inside the daily send window in the student's time zone (or no window)."""
     window = ctx.prompts.schedule.send_window
-    return window is None or in_window(ctx.now, student.timezone, window.start, window.end)
+    return window is None or in_window(ctx.now, student.timezone, window)
 
 
 async def start_due_for(ctx: Context, student: Student, *, immediate: bool = True) -> list[Reply]:
@@ -70,10 +58,10 @@ async def start_due_for(ctx: Context, student: Student, *, immediate: bool = Tru
 
     `immediate`: the student (or their counselor, right after a session) is there now, so
     the send window does not apply; scheduled starts pass False."""
-    if not can_send(ctx, student) or await ctx.uow.runs.active_of(student.id) is not None:
+    if not student.may_receive(ctx.now) or await ctx.uow.runs.active_of(student.id) is not None:
         return []
     for run in await ctx.uow.runs.open_of(student.id):
-        if run.state == "scheduled" and run.due_at <= ctx.now:
+        if run.state == RunState.SCHEDULED and run.due_at <= ctx.now:
             if not immediate and not in_send_window(ctx, student):
                 return []
             if not await ctx.uow.runs.mark_started(run.id):
@@ -84,7 +72,7 @@ async def start_due_for(ctx: Context, student: Student, *, immediate: bool = Tru
 
 async def resume_for(ctx: Context, student: Student) -> list[Reply]:
     """After /resume or an unblock: ask the open question again, or start what is due."""
-    if not can_send(ctx, student):
+    if not student.may_receive(ctx.now):
         return []
     run = await ctx.uow.runs.active_of(student.id)
     if run is not None:
@@ -110,7 +98,7 @@ async def start_due_runs(ctx: Context) -> list[Reply]:
                 continue
             window = ctx.prompts.schedule.send_window
             if window is not None and not in_send_window(ctx, student):
-                run.due_at = next_window_start(ctx.now, student.timezone, window.start, window.end)
+                run.due_at = next_window_start(ctx.now, student.timezone, window)
                 continue
             replies.extend(await start_due_for(ctx, student, immediate=False))
     return replies

@@ -8,12 +8,14 @@ import math
 import re
 from datetime import timedelta
 
+from bot.db.states import CodeKind, Consent, StudentStatus
 from bot.engine.context import Context
 from bot.engine.events import Inbound, Kind
-from bot.engine.replies import Button, Reply
-from bot.i18n import SHIPPED_LOCALES, display_name, negotiate
+from bot.engine.replies import Reply
+from bot.i18n import display_name, negotiate
 from bot.translate.build import service_name
 from handlers import followups, safety, student
+from handlers.buttons import ConsentButton, ForgetButton, LanguageButton
 from handlers.common import counselor_help, how_to_join, language_picker
 
 log = logging.getLogger(__name__)
@@ -91,7 +93,7 @@ async def stranger(event: Inbound, ctx: Context) -> list[Reply]:
     )
     # The name moves to the student's profile; a used code keeps no trace of whom it was for.
     label, redeemed.label = redeemed.label, ""
-    if redeemed.kind == "link":
+    if redeemed.kind == CodeKind.LINK:
         return await _link_counselor(event, ctx, redeemed.counselor_id)
     return await _enroll_student(event, ctx, redeemed.counselor_id, label)
 
@@ -153,26 +155,27 @@ async def _enroll_student(
             ),
             buttons=(
                 # TRANSLATORS: button label, at most 20 characters
-                Button(ctx.t._("Continue"), f"lang:{guessed}"),
+                LanguageButton(guessed).button(ctx.t._("Continue")),
                 # TRANSLATORS: button label, at most 20 characters
-                Button(ctx.t._("Other language"), "lang:menu"),
+                LanguageButton(LanguageButton.MENU).button(ctx.t._("Other language")),
             ),
             columns=2,
         )
     ]
 
 
-async def choose_language(event: Inbound, ctx: Context) -> list[Reply]:
+async def choose_language(choice: LanguageButton, event: Inbound, ctx: Context) -> list[Reply]:
     """Set the student's language from a picker button, then continue where they were."""
     assert ctx.student is not None
-    choice = event.data.split(":", 1)[1] if ":" in event.data else ""
-    if choice not in SHIPPED_LOCALES:
+    if choice.locale == LanguageButton.MENU:
         return [language_picker(ctx, preselected=ctx.student.locale)]
-    ctx.student.locale = ctx.locale = choice
-    if ctx.student.consent != "given":
+    ctx.student.locale = ctx.locale = choice.locale
+    if not ctx.student.has_consented:
         return [await consent_request(ctx)]
     return [
-        Reply(text=ctx.t._("I will write to you in {language}.", language=display_name(choice)))
+        Reply(
+            text=ctx.t._("I will write to you in {language}.", language=display_name(choice.locale))
+        )
     ]
 
 
@@ -189,8 +192,8 @@ async def consent_request(ctx: Context) -> Reply:
         text=consent_text(ctx, counselor.name if counselor else ""),
         # TRANSLATORS: button label, at most 20 characters
         buttons=(
-            Button(ctx.t._("I agree"), "consent:yes"),
-            Button(ctx.t._("No, thanks"), "consent:no"),
+            ConsentButton("yes").button(ctx.t._("I agree")),
+            ConsentButton("no").button(ctx.t._("No, thanks")),
         ),
         columns=2,
     )
@@ -252,17 +255,16 @@ def consent_text(ctx: Context, counselor_name: str) -> str:
     return "\n".join(paragraphs)
 
 
-async def consent_answer(event: Inbound, ctx: Context) -> list[Reply]:
+async def consent_answer(choice: ConsentButton, event: Inbound, ctx: Context) -> list[Reply]:
     """Record yes, no or a withdrawal ("consent:withdraw"); nothing is kept before a yes."""
     assert ctx.student is not None
     student = ctx.student
-    choice = event.data.partition(":")[2]
-    if choice == "yes":
-        if student.consent == "given":
+    if choice.answer == "yes":
+        if student.has_consented:
             return [Reply(text=ctx.t._("You have already agreed. /help shows what I can do."))]
-        student.consent = "given"
+        student.consent = Consent.GIVEN
         student.consented_at = ctx.now
-        student.status = "active"
+        student.status = StudentStatus.ACTIVE
         await ctx.uow.audit.record(
             at=ctx.now, actor=ctx.actor, action="consent.given", subject=f"student:{student.id}"
         )
@@ -273,10 +275,10 @@ async def consent_answer(event: Inbound, ctx: Context) -> list[Reply]:
             )
         )
         return [thanks, *await followups.start_due_for(ctx, student)]
-    if student.consent == "given":
+    if student.has_consented:
         # "Withdraw consent" from /privacy, or "No, thanks" pressed on an old consent message.
         return await withdraw_consent(ctx)
-    if choice == "withdraw":
+    if choice.answer == "withdraw":
         return [
             Reply(
                 text=ctx.t._(
@@ -285,7 +287,7 @@ async def consent_answer(event: Inbound, ctx: Context) -> list[Reply]:
                 )
             )
         ]
-    student.consent = "declined"
+    student.consent = Consent.DECLINED
     await ctx.uow.audit.record(
         at=ctx.now, actor=ctx.actor, action="consent.declined", subject=f"student:{student.id}"
     )
@@ -302,7 +304,7 @@ async def withdraw_consent(ctx: Context) -> list[Reply]:
     """Stop every question and message, keep nothing new, and offer to delete the rest."""
     assert ctx.student is not None
     student = ctx.student
-    student.consent = "withdrawn"
+    student.consent = Consent.WITHDRAWN
     cancelled = await ctx.uow.runs.cancel_open(student.id, ctx.now)
     await ctx.uow.outbox.cancel_for_runs(cancelled)
     for account in await ctx.uow.accounts.of_student(student.id):
@@ -322,9 +324,9 @@ async def withdraw_consent(ctx: Context) -> list[Reply]:
             ),
             buttons=(
                 # TRANSLATORS: button label, at most 20 characters
-                Button(t._("Delete everything"), "forget:yes"),
+                ForgetButton(confirmed=True).button(t._("Delete everything")),
                 # TRANSLATORS: button label, at most 20 characters
-                Button(t._("Keep them"), "forget:no"),
+                ForgetButton(confirmed=False).button(t._("Keep them")),
             ),
             columns=2,
         )
@@ -334,9 +336,9 @@ async def withdraw_consent(ctx: Context) -> list[Reply]:
 async def restart(event: Inbound, ctx: Context) -> list[Reply]:
     """/start from a known student: ask for consent again, or resume after /stop."""
     assert ctx.student is not None
-    if ctx.student.consent != "given":
+    if not ctx.student.has_consented:
         return [await consent_request(ctx)]
-    if ctx.student.status == "stopped":
+    if ctx.student.status == StudentStatus.STOPPED:
         return await student.resume(event, ctx)  # as /resume: the open question comes again
     return [Reply(text=ctx.t._("You are already connected. /help shows what I can do."))]
 
@@ -344,7 +346,3 @@ async def restart(event: Inbound, ctx: Context) -> list[Reply]:
 async def counselor_start(event: Inbound, ctx: Context) -> list[Reply]:
     """/start from a linked counselor: the command list."""
     return [counselor_help(ctx)]
-
-
-def invite_ttl(ctx: Context) -> timedelta:
-    return timedelta(days=ctx.settings.code_ttl_days)

@@ -10,6 +10,7 @@ from bot.engine.context import Context
 from bot.engine.events import Inbound
 from bot.engine.replies import Button, Document, Reply
 from bot.i18n import display_name
+from handlers.buttons import ConsentButton, ForgetButton
 from handlers.export import student_export
 from handlers.onboarding import consent_points
 from handlers.reflection import answer_text
@@ -22,7 +23,7 @@ async def privacy(event: Inbound, ctx: Context) -> list[Reply]:
     counselor = await ctx.uow.counselors.get(ctx.student.counselor_id)
     lines = [*consent_points(ctx, counselor.name if counselor else ""), ""]
     buttons: tuple[Button, ...] = ()
-    if ctx.student.consent == "given":
+    if ctx.student.has_consented:
         lines.append(
             t._(
                 "You can withdraw your consent at any time. Then I send you no more "
@@ -30,7 +31,7 @@ async def privacy(event: Inbound, ctx: Context) -> list[Reply]:
             )
         )
         # TRANSLATORS: button label, at most 20 characters
-        buttons = (Button(t._("Withdraw consent"), "consent:withdraw"),)
+        buttons = (ConsentButton("withdraw").button(t._("Withdraw consent")),)
     else:
         lines.append(
             t._(
@@ -85,7 +86,7 @@ def _summary(ctx: Context, data: dict[str, Any]) -> str:
         ),
         t._("Chat accounts: {channels}", channels=", ".join(channels) or "-"),
     ]
-    if student.consent == "given" and student.consented_at is not None:
+    if student.has_consented and student.consented_at is not None:
         lines.append(t._("You agreed on {date}.", date=t.date(student.consented_at, zone)))
     session_lines = [
         f"{t.date(_parse(s['held_at']), zone)} – "
@@ -137,19 +138,19 @@ async def forget(event: Inbound, ctx: Context) -> list[Reply]:
             ),
             # TRANSLATORS: button label, at most 20 characters
             buttons=(
-                Button(ctx.t._("Delete everything"), "forget:yes"),
+                ForgetButton(confirmed=True).button(ctx.t._("Delete everything")),
                 # TRANSLATORS: button label, at most 20 characters
-                Button(ctx.t._("Cancel"), "forget:no"),
+                ForgetButton(confirmed=False).button(ctx.t._("Cancel")),
             ),
             columns=2,
         )
     ]
 
 
-async def forget_choice(event: Inbound, ctx: Context) -> list[Reply]:
+async def forget_choice(choice: ForgetButton, event: Inbound, ctx: Context) -> list[Reply]:
     """Delete the student's data after a confirmed /forget."""
     assert ctx.student is not None
-    if event.data != "forget:yes":
+    if not choice.confirmed:
         return [Reply(text=ctx.t._("Nothing was deleted."))]
     goodbye = ctx.t._(
         "Everything is deleted. Thank you for your reflections. "

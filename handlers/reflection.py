@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from bot.db.models import Run, Student
+from bot.db.states import RunState
 from bot.engine.context import Context
 from bot.engine.events import Inbound
 from bot.engine.replies import Button, Recipient, Reply
+from bot.prompts import QuestionKind
 from bot.translate.queue import queue_translation
+from handlers.buttons import SCALE, SKIP, YES_NO, AnswerButton
+from handlers.common import invalid_button
 
 
 def _to(ctx: Context, student: Student) -> Recipient | None:
@@ -20,7 +24,7 @@ def _to(ctx: Context, student: Student) -> Recipient | None:
 
 async def start_run(ctx: Context, run: Run, student: Student) -> list[Reply]:
     """Open a question set: its intro and first question."""
-    run.state, run.step = "active", 0
+    run.state, run.step = RunState.ACTIVE, 0
     question_set = ctx.prompts.sets[run.set_id]
     t = ctx.tr(student.locale)
     intro = Reply(text=t._(question_set.intro), to=_to(ctx, student), extra={"run_id": run.id})
@@ -35,26 +39,29 @@ async def ask(ctx: Context, run: Run, student: Student, *, reminder: bool = Fals
         run.reminded_at = ctx.now
     else:
         run.asked_at, run.reminded_at = ctx.now, None
-    base = f"a:{run.id}:{run.step}:"
+
+    def answer(value: str, label: str) -> Button:
+        return AnswerButton(run.id, run.step, value).button(label)
+
     lines = [f"({run.step + 1}/{len(run.questions)})"]
     if reminder:
         lines.insert(0, t._("A gentle reminder, in case you missed it:"))
     lines.append(t._(question.text))
     buttons: list[Button] = []
     columns = 1
-    if question.kind == "scale":
+    if question.kind == QuestionKind.SCALE:
         lines.append(
             t._("1 = {low}, 5 = {high}", low=t._(question.low or ""), high=t._(question.high or ""))
         )
-        buttons = [Button(str(n), f"{base}{n}") for n in range(1, 6)]
+        buttons = [answer(point, point) for point in SCALE]
         columns = 5
-    elif question.kind == "yesno":
+    elif question.kind == QuestionKind.YESNO:
         # TRANSLATORS: button label, at most 20 characters
-        buttons = [Button(t._("Yes"), f"{base}yes"), Button(t._("No"), f"{base}no")]
+        buttons = [answer("yes", t._("Yes")), answer("no", t._("No"))]
         columns = 2
-    elif question.kind == "topics":
+    elif question.kind == QuestionKind.TOPICS:
         for topic_id in await _session_topics(ctx, run):
-            buttons.append(Button(t._(ctx.prompts.topic(topic_id).label), f"{base}{topic_id}"))
+            buttons.append(answer(topic_id, t._(ctx.prompts.topic(topic_id).label)))
         columns = 2
     lines.append(
         t._("Tap a button or write in your own words. You can skip this question.")
@@ -62,9 +69,9 @@ async def ask(ctx: Context, run: Run, student: Student, *, reminder: bool = Fals
         else t._("Write in your own words. You can skip this question.")
     )
     # TRANSLATORS: button label, at most 20 characters
-    buttons.append(Button(t._("Skip"), f"{base}skip"))
+    buttons.append(answer(SKIP, t._("Skip")))
     replies: list[Reply] = []
-    if question.kind == "yesno" and run.step == len(run.questions) - 1 and not reminder:
+    if question.kind == QuestionKind.YESNO and run.step == len(run.questions) - 1 and not reminder:
         replies.extend(await mirror(ctx, run, student))
     replies.append(
         Reply(
@@ -136,27 +143,25 @@ async def answer_text_message(event: Inbound, ctx: Context) -> list[Reply]:
     return await _record(ctx, run, event, text=event.text)
 
 
-async def choice(event: Inbound, ctx: Context) -> list[Reply]:
-    """Store a button answer ("a:<run>:<step>:<value>"); stale presses change nothing."""
+async def choice(pressed: AnswerButton, event: Inbound, ctx: Context) -> list[Reply]:
+    """Store a button answer if it is one the current question offered; else change nothing."""
     assert ctx.student is not None
-    parts = event.data.split(":")
-    if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
-        return []
-    run = await ctx.uow.runs.get(int(parts[1]))
-    if (
-        run is None
-        or run.student_id != ctx.student.id
-        or run.state != "active"
-        or run.step != int(parts[2])
-    ):
+    run = await ctx.uow.runs.get(pressed.run_id)
+    if run is None or run.student_id != ctx.student.id:
+        return invalid_button(ctx)
+    if run.state != RunState.ACTIVE or run.step != pressed.step:
         return [Reply(text=ctx.t._("That question is already closed."))]
-    value = parts[3]
-    if value == "skip":
+    value = pressed.value
+    if value == SKIP:
         return await _record(ctx, run, event, skipped=True)
     question = ctx.prompts.question(run.questions[run.step])
-    if question.kind == "scale" and value in {"1", "2", "3", "4", "5"}:
+    if question.kind == QuestionKind.SCALE and value in SCALE:
         return await _record(ctx, run, event, scale=int(value))
-    return await _record(ctx, run, event, choice=value)
+    if question.kind == QuestionKind.YESNO and value in YES_NO:
+        return await _record(ctx, run, event, choice=value)
+    if question.kind == QuestionKind.TOPICS and value in await _session_topics(ctx, run):
+        return await _record(ctx, run, event, choice=value)
+    return invalid_button(ctx)
 
 
 async def skip(event: Inbound, ctx: Context) -> list[Reply]:
@@ -180,7 +185,7 @@ async def _record(
 ) -> list[Reply]:
     await keep_answer(ctx, run, event, text=text, choice=choice, scale=scale, skipped=skipped)
     assert ctx.student is not None
-    if run.state == "active":
+    if run.state == RunState.ACTIVE:
         return await ask(ctx, run, ctx.student)
     outro = ctx.t._(ctx.prompts.sets[run.set_id].outro)
     return [Reply(text=outro, extra={"run_id": run.id})]
@@ -218,7 +223,7 @@ async def keep_answer(
         )
     run.step += 1
     if run.step >= len(run.questions):
-        run.state, run.finished_at = "done", ctx.now
+        run.state, run.finished_at = RunState.DONE, ctx.now
 
 
 async def edit(event: Inbound, ctx: Context) -> list[Reply]:

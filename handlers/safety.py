@@ -92,7 +92,7 @@ async def crisis(event: Inbound, ctx: Context) -> list[Reply]:
                 return []  # this answer already brought help and an alert
             answer.urgent = True
             return await _respond(ctx, student, kept="answer")
-    consented = student.consent == "given"
+    consented = student.has_consented
     kept = "none" if not consented else "message"
     if consented and event.kind is Kind.TEXT:
         run = await ctx.uow.runs.active_of(student.id)
@@ -103,7 +103,7 @@ async def crisis(event: Inbound, ctx: Context) -> list[Reply]:
 
 
 async def _respond(ctx: Context, student: Student, *, kept: str) -> list[Reply]:
-    consented = student.consent == "given"
+    consented = student.has_consented
     student.crisis_at = ctx.now
     if consented:
         await pause(ctx, student)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.db.states import StudentStatus
 from bot.engine.context import Context
 from bot.engine.events import Inbound
-from bot.engine.replies import Button, Reply
+from bot.engine.replies import Reply
 from handlers import followups
-from handlers.common import student_help
+from handlers.buttons import TimezoneButton
+from handlers.common import invalid_button, student_help
 
 COMMON_ZONES = (
     "Asia/Tokyo",
@@ -71,7 +73,7 @@ async def resume(event: Inbound, ctx: Context) -> list[Reply]:
     assert ctx.student is not None
     ctx.student.paused_until = None
     ctx.student.pause_reason = None
-    ctx.student.status = "active"
+    ctx.student.status = StudentStatus.ACTIVE
     return [
         Reply(text=ctx.t._("Welcome back. I will send you questions again.")),
         *await followups.resume_for(ctx, ctx.student),
@@ -81,7 +83,7 @@ async def resume(event: Inbound, ctx: Context) -> list[Reply]:
 async def stop(event: Inbound, ctx: Context) -> list[Reply]:
     """Stop all messages until the student sends /start or /resume."""
     assert ctx.student is not None
-    ctx.student.status = "stopped"
+    ctx.student.status = StudentStatus.STOPPED
     await ctx.uow.outbox.cancel_for_student(ctx.student.id, "stopped")
     return [
         Reply(
@@ -98,9 +100,9 @@ async def stop(event: Inbound, ctx: Context) -> list[Reply]:
 async def timezone(event: Inbound, ctx: Context) -> list[Reply]:
     """Set the time zone (an IANA name, or pick a common one)."""
     assert ctx.student is not None
-    name = event.args.strip() or (event.data.split(":", 1)[1] if event.data else "")
+    name = event.args.strip()
     if not name:
-        buttons = tuple(Button(zone, f"tz:{zone}") for zone in COMMON_ZONES)
+        buttons = tuple(TimezoneButton(zone).button(zone) for zone in COMMON_ZONES)
         return [
             Reply(
                 text=ctx.t._(
@@ -125,8 +127,20 @@ async def timezone(event: Inbound, ctx: Context) -> list[Reply]:
                 )
             )
         ]
-    ctx.student.timezone = name
-    return [Reply(text=ctx.t._("Your time zone is now {zone}.", zone=name))]
+    return _set_zone(ctx, name)
+
+
+async def timezone_choice(choice: TimezoneButton, event: Inbound, ctx: Context) -> list[Reply]:
+    """Set the time zone picked from the buttons /timezone offered."""
+    if choice.zone not in COMMON_ZONES:
+        return invalid_button(ctx)
+    return _set_zone(ctx, choice.zone)
+
+
+def _set_zone(ctx: Context, zone: str) -> list[Reply]:
+    assert ctx.student is not None
+    ctx.student.timezone = zone
+    return [Reply(text=ctx.t._("Your time zone is now {zone}.", zone=zone))]
 
 
 async def unfollow(event: Inbound, ctx: Context) -> list[Reply]:

@@ -13,7 +13,7 @@ from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.db.uow import Database
 from bot.engine.core import EventHandler
-from bot.engine.events import Inbound, Kind, parse_command
+from bot.engine.events import Inbound, Kind, typed
 from bot.engine.replies import Reply
 from handlers import admin, followups
 from handlers import handle as route_event
@@ -24,10 +24,6 @@ class RecordingChannel:
 
     name = "test"
     limits = Limits(
-        max_text=4096,
-        max_buttons=100,
-        max_button_label=64,
-        max_button_data=64,
         messages_per_second=1000.0,
         per_chat_interval=0.0,
     )
@@ -80,12 +76,10 @@ class Harness:
             "received_at": self.clock.now(),
         }
         base.update(fields)
-        if "kind" not in base:
-            if command := parse_command(line):
-                base.update(kind=Kind.COMMAND, command=command[0], args=command[1], text=line)
-            else:
-                base.update(kind=Kind.TEXT, text=line, message_id=base["event_id"])
-        return Inbound(**base)
+        if "kind" in base:
+            return Inbound(**base)
+        base.setdefault("message_id", base["event_id"])
+        return typed(line, **base)  # as every channel does
 
     async def send(self, event: Inbound) -> list[Reply]:
         """Hand an event to the engine, wait until handled, return what its sender got."""

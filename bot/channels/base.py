@@ -10,12 +10,9 @@ from bot.engine.replies import Reply
 
 @dataclass(frozen=True)
 class Limits:
-    """Platform limits the engine and dispatcher plan around (data, not surprises)."""
+    """The send rates the dispatcher paces each channel to (data, not surprises). Text,
+    button and payload sizes are the renderers' business (telegram_send, line_render)."""
 
-    max_text: int  # characters per message
-    max_buttons: int  # buttons (or quick-reply items) per message
-    max_button_label: int  # characters per button label
-    max_button_data: int  # bytes of callback / postback data
     messages_per_second: float  # overall send rate
     per_chat_interval: float  # seconds between two sends to one chat
 

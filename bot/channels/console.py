@@ -7,16 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.channels.base import Delivery, Limits
-from bot.engine.events import Inbound, Kind, parse_command
+from bot.engine.events import Inbound, Kind, typed
 
 
 class ConsoleChannel:
     name = "console"
     limits = Limits(
-        max_text=100_000,
-        max_buttons=100,
-        max_button_label=64,
-        max_button_data=64,
         messages_per_second=1000.0,
         per_chat_interval=0.0,
     )
@@ -65,8 +61,4 @@ class ConsoleChannel:
         buttons = self._buttons.get(user, [])
         if number.isdigit() and 1 <= int(number) <= len(buttons):
             return Inbound(kind=Kind.CHOICE, data=buttons[int(number) - 1][1], **base)
-        if command := parse_command(line):
-            return Inbound(
-                kind=Kind.COMMAND, command=command[0], args=command[1], text=line, **base
-            )
-        return Inbound(kind=Kind.TEXT, text=line, **base)
+        return typed(line, **base)

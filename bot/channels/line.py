@@ -23,15 +23,7 @@ from linebot.v3.messaging import (
 
 from bot.channels.base import Delivery, Limits, Rejected, RetryLater, Unreachable
 from bot.channels.line_events import PROFILE_KINDS, translate
-from bot.channels.line_render import (
-    MAX_LABEL,
-    MAX_POSTBACK_DATA,
-    MAX_QUICK_REPLY_ITEMS,
-    MAX_TEXT,
-    batches,
-    render,
-    retry_key,
-)
+from bot.channels.line_render import batches, render, retry_key
 from bot.channels.webhook_json import NotAnUpdate, parse_body
 from bot.engine.events import Inbound, Kind
 from bot.engine.ports import EventSink
@@ -82,10 +74,6 @@ class LineChannel:
         request_timeout: float = 10.0,
     ) -> None:
         self.limits = Limits(
-            max_text=MAX_TEXT,
-            max_buttons=MAX_QUICK_REPLY_ITEMS,
-            max_button_label=MAX_LABEL,
-            max_button_data=MAX_POSTBACK_DATA,
             messages_per_second=messages_per_second,
             per_chat_interval=0.0,
         )

@@ -11,7 +11,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.engine.events import Inbound, Kind, parse_command
+from bot.engine.events import Inbound, Kind, typed
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +94,7 @@ def _from_message(message: dict[str, Any], base: dict[str, Any]) -> Inbound:
         return Inbound(
             kind=Kind.MEDIA, media_type=message_type or "unknown", message_id=message_id, **base
         )
-    text = _str(message.get("text"))
-    command = parse_command(text)
-    if command is None:
-        return Inbound(kind=Kind.TEXT, text=text, message_id=message_id, **base)
-    name, args = command
-    return Inbound(
-        kind=Kind.COMMAND, text=text, command=name, args=args, message_id=message_id, **base
-    )
+    return typed(_str(message.get("text")), message_id=message_id, **base)
 
 
 def _timestamp(value: Any) -> datetime:

@@ -55,10 +55,6 @@ class TelegramChannel:
 
     name = "telegram"
     limits = Limits(
-        max_text=4096,
-        max_buttons=100,
-        max_button_label=64,
-        max_button_data=64,
         messages_per_second=25.0,
         per_chat_interval=1.0,
     )

@@ -16,6 +16,7 @@ from telegram.error import (
 )
 
 from bot.channels.base import Rejected, RetryLater, Unreachable
+from bot.logs import Redactor
 
 _NOT_MODIFIED = "message is not modified"
 _CHAT_GONE = ("chat not found", "user is deactivated")
@@ -59,7 +60,7 @@ class RedactToken(logging.Filter):
 
     def __init__(self, *secrets: str | None) -> None:
         super().__init__()
-        self._secrets = [s for s in secrets if s]
+        self._redact = Redactor(secrets)
 
     def install(self) -> None:
         for name in _SDK_LOGGERS:
@@ -75,9 +76,7 @@ class RedactToken(logging.Filter):
         if record.name == "telegram.request.BaseRequest":
             record.args = None  # the unparsable server answer, which may hold message text
         text = record.getMessage()
-        redacted = text
-        for secret in self._secrets:
-            redacted = redacted.replace(secret, "<redacted>")
+        redacted = self._redact(text)
         if redacted != text:
             record.msg, record.args = redacted, None
         return True

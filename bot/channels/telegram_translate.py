@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import CallbackQuery, ChatMemberUpdated, Message, Update, User
 from telegram.constants import ChatMemberStatus, ChatType
 
-from bot.engine.events import Inbound, Kind, parse_command
+from bot.engine.events import Inbound, Kind, typed
 
 CHANNEL = "telegram"
 # The press on an already-answered keyboard ("✓ label") carries this data; it means nothing.
@@ -68,27 +70,30 @@ def _event(
     chat_id: int,
     *,
     text: str = "",
-    command: str = "",
-    args: str = "",
     data: str = "",
     media_type: str = "",
     message_id: str = "",
 ) -> Inbound:
     return Inbound(
-        channel=CHANNEL,
-        event_id=event_id,
         kind=kind,
-        # A channel post has no sender user: the chat itself speaks.
-        user_id=str(user.id if user is not None else chat_id),
-        chat_id=str(chat_id),
-        locale_hint=(user.language_code or "") if user is not None else "",
         text=text,
-        command=command,
-        args=args,
         data=data,
         media_type=media_type,
-        message_id=message_id,
+        **_from(event_id, user, chat_id, message_id),
     )
+
+
+def _from(event_id: str, user: User | None, chat_id: int, message_id: str) -> dict[str, Any]:
+    """Who sent an update, where to, and its ids."""
+    return {
+        "channel": CHANNEL,
+        "event_id": event_id,
+        # A channel post has no sender user: the chat itself speaks.
+        "user_id": str(user.id if user is not None else chat_id),
+        "chat_id": str(chat_id),
+        "locale_hint": (user.language_code or "") if user is not None else "",
+        "message_id": message_id,
+    }
 
 
 def _group(event_id: str, message: Message) -> Inbound:
@@ -104,19 +109,7 @@ def _message(event_id: str, message: Message) -> Inbound | None:
         return None
     user, chat_id, message_id = message.from_user, message.chat.id, str(message.id)
     if message.text is not None:
-        command = parse_command(message.text)
-        if command is not None:
-            name, args = command
-            return _event(
-                event_id,
-                Kind.COMMAND,
-                user,
-                chat_id,
-                command=name,
-                args=args,
-                message_id=message_id,
-            )
-        return _event(event_id, Kind.TEXT, user, chat_id, text=message.text, message_id=message_id)
+        return typed(message.text, **_from(event_id, user, chat_id, message_id))
     media_type = next((name for name in MEDIA_TYPES if getattr(message, name)), None)
     if media_type is None:
         return None

@@ -8,17 +8,21 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     Boolean,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     UniqueConstraint,
+    and_,
     false,
+    or_,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.db.types import UTCDateTime, WordsString, WordsText
+from bot.db.states import CodeKind, Consent, InboxState, OutboxState, RunState, StudentStatus
+from bot.db.types import StrEnumColumn, UTCDateTime, WordsString, WordsText
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -53,7 +57,10 @@ class Counselor(Base):
 
 
 class Student(Base):
-    """A student of one counselor. Before consent only the consent state is kept."""
+    """A student of one counselor. Before consent only the consent state is kept.
+
+    Whether they may get messages now is decided here, once, for Python and for SQL.
+    """
 
     __tablename__ = "students"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,9 +69,11 @@ class Student(Base):
     label: Mapped[str] = mapped_column(WordsString(200), default="")
     locale: Mapped[str] = mapped_column(String(16))
     timezone: Mapped[str] = mapped_column(String(64))
-    consent: Mapped[str] = mapped_column(String(16), default="pending")  # pending|given|withdrawn
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active|paused|stopped
-    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    consent: Mapped[Consent] = mapped_column(StrEnumColumn(Consent, 16), default=Consent.PENDING)
+    status: Mapped[StudentStatus] = mapped_column(
+        StrEnumColumn(StudentStatus, 16), default=StudentStatus.ACTIVE
+    )
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)  # False: blocked the bot
     paused_until: Mapped[datetime | None]
     # "crisis": questions paused after a message that suggests danger, with no end date,
     # until the student sends /resume or the counselor logs a new session.
@@ -72,6 +81,38 @@ class Student(Base):
     crisis_at: Mapped[datetime | None]  # the last message that suggested danger (no text)
     consented_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+    @property
+    def has_consented(self) -> bool:
+        return self.consent == Consent.GIVEN
+
+    def is_paused(self, now: datetime) -> bool:
+        """Within a /pause, or held after a message that suggested danger (until /resume or a
+        new session)."""
+        held = self.pause_reason is not None
+        return held or (self.paused_until is not None and self.paused_until > now)
+
+    def may_receive(self, now: datetime) -> bool:
+        """May get questions and reminders now: consented, not stopped, reachable, not paused.
+
+        `may_receive_where` says the same in SQL; keep the two side by side."""
+        return (
+            self.has_consented
+            and self.status == StudentStatus.ACTIVE
+            and self.reachable
+            and not self.is_paused(now)
+        )
+
+    @classmethod
+    def may_receive_where(cls, now: datetime) -> ColumnElement[bool]:
+        """`may_receive`, as a condition on the students table."""
+        return and_(
+            cls.consent == Consent.GIVEN,
+            cls.status == StudentStatus.ACTIVE,
+            cls.reachable.is_(True),
+            or_(cls.paused_until.is_(None), cls.paused_until <= now),
+            cls.pause_reason.is_(None),
+        )
 
 
 class ChannelAccount(Base):
@@ -96,7 +137,7 @@ class Code(Base):
     __tablename__ = "codes"
     id: Mapped[int] = mapped_column(primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(8))  # invite|link
+    kind: Mapped[CodeKind] = mapped_column(StrEnumColumn(CodeKind, 8))
     counselor_id: Mapped[int] = mapped_column(ForeignKey("counselors.id"), index=True)
     label: Mapped[str] = mapped_column(WordsString(200), default="")
     expires_at: Mapped[datetime]
@@ -132,8 +173,7 @@ class Run(Base):
     set_id: Mapped[str] = mapped_column(String(32))
     questions: Mapped[list[Any]] = mapped_column(JSON)
     step: Mapped[int] = mapped_column(Integer, default=0)
-    # scheduled -> active -> done | expired | cancelled
-    state: Mapped[str] = mapped_column(String(16), default="scheduled")
+    state: Mapped[RunState] = mapped_column(StrEnumColumn(RunState, 16), default=RunState.SCHEDULED)
     due_at: Mapped[datetime]
     asked_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
@@ -198,9 +238,9 @@ class InboxEvent(Base):
     event_id: Mapped[str] = mapped_column(String(128))
     sender: Mapped[str] = mapped_column(String(160), index=True)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(
-        String(8), default="pending", index=True
-    )  # pending|done|failed
+    status: Mapped[InboxState] = mapped_column(
+        StrEnumColumn(InboxState, 8), default=InboxState.PENDING, index=True
+    )
     received_at: Mapped[datetime]
     processed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # times a handler ran on it
@@ -221,9 +261,9 @@ class OutboxMessage(Base):
     )
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(
-        String(12), default="pending"
-    )  # pending|sent|failed|cancelled
+    status: Mapped[OutboxState] = mapped_column(
+        StrEnumColumn(OutboxState, 12), default=OutboxState.PENDING
+    )
     due_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_until: Mapped[datetime | None]

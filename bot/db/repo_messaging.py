@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.db.models import ConversationState, InboxEvent, OutboxConcern, OutboxMessage, Student
+from bot.db.states import InboxState, OutboxState
 
 
 def handled_sender(channel: str) -> str:
@@ -41,7 +42,7 @@ class Inbox:
     async def pending_senders(self, limit: int = 1000) -> list[str]:
         query = (
             select(InboxEvent.sender)
-            .where(InboxEvent.status == "pending")
+            .where(InboxEvent.status == InboxState.PENDING)
             .group_by(InboxEvent.sender)
             .order_by(func.min(InboxEvent.id))
             .limit(limit)
@@ -51,14 +52,14 @@ class Inbox:
     async def has_pending(self, sender: str) -> bool:
         """Whether the sender has events not handled yet."""
         query = select(InboxEvent.id).where(
-            InboxEvent.sender == sender, InboxEvent.status == "pending"
+            InboxEvent.sender == sender, InboxEvent.status == InboxState.PENDING
         )
         return await self.s.scalar(query.limit(1)) is not None
 
     async def next_pending(self, sender: str) -> InboxEvent | None:
         query = (
             select(InboxEvent)
-            .where(InboxEvent.sender == sender, InboxEvent.status == "pending")
+            .where(InboxEvent.sender == sender, InboxEvent.status == InboxState.PENDING)
             .order_by(InboxEvent.id)
             .limit(1)
         )
@@ -67,7 +68,7 @@ class Inbox:
     async def finish(self, event: InboxEvent, *, now: datetime) -> None:
         """Mark handled. The payload (which may hold what the student typed) and the sender
         (a chat identity) are dropped."""
-        event.status = "done"
+        event.status = InboxState.DONE
         event.processed_at = now
         event.attempts += 1
         event.payload = None
@@ -78,9 +79,9 @@ class Inbox:
         """Mark a pending event failed, keeping its payload for the admin to retry.
         None when it is no longer pending (another process finished it meanwhile)."""
         event = await self.s.get(InboxEvent, row_id)
-        if event is None or event.status != "pending":
+        if event is None or event.status != InboxState.PENDING:
             return None
-        event.status = "failed"
+        event.status = InboxState.FAILED
         event.processed_at = now
         event.attempts += 1
         event.last_error = error[:64]
@@ -108,13 +109,13 @@ class Inbox:
     async def retry_failed(self, row_id: int | None = None) -> list[int]:
         """Make failed events pending again (one, or all), those whose payload is still
         kept; returns their ids. The engine handles pending events (bot/engine/core.py)."""
-        query = select(InboxEvent).where(InboxEvent.status == "failed")
+        query = select(InboxEvent).where(InboxEvent.status == InboxState.FAILED)
         if row_id is not None:
             query = query.where(InboxEvent.id == row_id)
         # In Python: a dropped payload is stored as JSON null, which SQL's IS NULL misses.
         rows = [row for row in await self.s.scalars(query) if row.payload is not None]
         for row in rows:
-            row.status = "pending"
+            row.status = InboxState.PENDING
             row.processed_at = None
         await self.s.flush()
         return [row.id for row in rows]
@@ -126,7 +127,7 @@ class Inbox:
         channel = sender.split(":", 1)[0]
         await self.s.execute(
             update(InboxEvent)
-            .where(InboxEvent.sender == sender, InboxEvent.status != "pending")
+            .where(InboxEvent.sender == sender, InboxEvent.status != InboxState.PENDING)
             .values(payload=None, sender=handled_sender(channel))
         )
 
@@ -137,7 +138,7 @@ class Inbox:
             .where(
                 InboxEvent.received_at < cutoff,
                 InboxEvent.payload.is_not(None),
-                InboxEvent.status != "pending",
+                InboxEvent.status != InboxState.PENDING,
             )
             .values(payload=None)
         )
@@ -146,7 +147,9 @@ class Inbox:
     async def delete_handled_before(self, cutoff: datetime) -> int:
         """Forget handled events older than the cutoff (sender ids included)."""
         result = await self.s.execute(
-            delete(InboxEvent).where(InboxEvent.received_at < cutoff, InboxEvent.status == "done")
+            delete(InboxEvent).where(
+                InboxEvent.received_at < cutoff, InboxEvent.status == InboxState.DONE
+            )
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -185,13 +188,13 @@ class Outbox:
             and_(
                 older.channel == OutboxMessage.channel,
                 older.chat_id == OutboxMessage.chat_id,
-                older.status == "pending",
+                older.status == OutboxState.PENDING,
                 older.id < OutboxMessage.id,
                 or_(older.due_at <= now, older.attempts > 0),
             )
         )
         claimable = and_(
-            OutboxMessage.status == "pending",
+            OutboxMessage.status == OutboxState.PENDING,
             OutboxMessage.due_at <= now,
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
         )
@@ -220,7 +223,7 @@ class Outbox:
         """Give a claimed row back to be tried again at `due_at` (unless it was cancelled)."""
         await self.s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
+            .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxState.PENDING)
             .values(due_at=due_at, claimed_until=None, last_error=error[:200])
             .execution_options(synchronize_session=False)
         )
@@ -232,7 +235,7 @@ class Outbox:
             update(OutboxMessage)
             .where(OutboxMessage.id == row_id)
             .values(
-                status="sent",
+                status=OutboxState.SENT,
                 sent_at=now,
                 claimed_until=None,
                 payload=None,
@@ -244,12 +247,16 @@ class Outbox:
 
     async def mark_failed(self, row_id: int, *, error: str, keep_payload: bool = True) -> None:
         """Give up on a row (visible to `furikaeri outbox`); a cancelled row stays cancelled."""
-        values: dict[str, Any] = {"status": "failed", "claimed_until": None, "last_error": error}
+        values: dict[str, Any] = {
+            "status": OutboxState.FAILED,
+            "claimed_until": None,
+            "last_error": error,
+        }
         if not keep_payload:
             values["payload"] = None
         await self.s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
+            .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxState.PENDING)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
@@ -258,8 +265,10 @@ class Outbox:
         """Cancel every unsent message to a student (e.g. after /stop)."""
         await self.s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.student_id == student_id, OutboxMessage.status == "pending")
-            .values(status="cancelled", last_error=reason, payload=None)
+            .where(
+                OutboxMessage.student_id == student_id, OutboxMessage.status == OutboxState.PENDING
+            )
+            .values(status=OutboxState.CANCELLED, last_error=reason, payload=None)
             .execution_options(synchronize_session=False)
         )
 
@@ -267,7 +276,7 @@ class Outbox:
         """The newest rows given up on, for the admin (their text is not shown)."""
         query = (
             select(OutboxMessage)
-            .where(OutboxMessage.status == "failed")
+            .where(OutboxMessage.status == OutboxState.FAILED)
             .order_by(OutboxMessage.id.desc())
             .limit(limit)
         )
@@ -276,7 +285,7 @@ class Outbox:
     async def in_flight(self, now: datetime) -> int:
         """Rows claimed by a dispatcher right now (being sent, or left by a crash)."""
         query = select(func.count(OutboxMessage.id)).where(
-            OutboxMessage.status == "pending", OutboxMessage.claimed_until >= now
+            OutboxMessage.status == OutboxState.PENDING, OutboxMessage.claimed_until >= now
         )
         return int(await self.s.scalar(query) or 0)
 
@@ -287,8 +296,10 @@ class Outbox:
         if run_ids:
             await self.s.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.run_id.in_(run_ids), OutboxMessage.status == "pending")
-                .values(status="cancelled", payload=None)
+                .where(
+                    OutboxMessage.run_id.in_(run_ids), OutboxMessage.status == OutboxState.PENDING
+                )
+                .values(status=OutboxState.CANCELLED, payload=None)
             )
 
     async def cancel_for_chat(self, channel: str, chat_id: str, reason: str) -> None:
@@ -297,9 +308,9 @@ class Outbox:
             .where(
                 OutboxMessage.channel == channel,
                 OutboxMessage.chat_id == chat_id,
-                OutboxMessage.status == "pending",
+                OutboxMessage.status == OutboxState.PENDING,
             )
-            .values(status="cancelled", last_error=reason, payload=None)
+            .values(status=OutboxState.CANCELLED, last_error=reason, payload=None)
         )
 
     async def delete_concerning(self, student_id: int) -> int:
@@ -322,7 +333,7 @@ class Outbox:
     async def next_due(self, limit: int = 5) -> list[datetime]:
         query = (
             select(OutboxMessage.due_at)
-            .where(OutboxMessage.status == "pending")
+            .where(OutboxMessage.status == OutboxState.PENDING)
             .order_by(OutboxMessage.due_at)
             .limit(limit)
         )
@@ -331,8 +342,14 @@ class Outbox:
     async def retry_failed(self, now: datetime) -> int:
         result = await self.s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.status == "failed", OutboxMessage.payload.is_not(None))
-            .values(status="pending", attempts=0, due_at=now, claimed_until=None, last_error="")
+            .where(OutboxMessage.status == OutboxState.FAILED, OutboxMessage.payload.is_not(None))
+            .values(
+                status=OutboxState.PENDING,
+                attempts=0,
+                due_at=now,
+                claimed_until=None,
+                last_error="",
+            )
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -340,8 +357,8 @@ class Outbox:
         result = await self.s.execute(
             update(OutboxMessage)
             .where(OutboxMessage.created_at < cutoff, OutboxMessage.payload.is_not(None))
-            .values(payload=None, status="cancelled")
-            .where(OutboxMessage.status != "sent")
+            .values(payload=None, status=OutboxState.CANCELLED)
+            .where(OutboxMessage.status != OutboxState.SENT)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -349,7 +366,7 @@ class Outbox:
         """Forget messages older than the cutoff that are no longer waiting to be sent."""
         result = await self.s.execute(
             delete(OutboxMessage).where(
-                OutboxMessage.created_at < cutoff, OutboxMessage.status != "pending"
+                OutboxMessage.created_at < cutoff, OutboxMessage.status != OutboxState.PENDING
             )
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]

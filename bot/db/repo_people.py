@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import ChannelAccount, Code, CodeAttempt, Counselor, Student
@@ -68,10 +68,6 @@ class Students:
         query = select(Student).where(Student.counselor_id == counselor_id).order_by(Student.id)
         return list((await self.s.scalars(query)).all())
 
-    async def lock(self, student_id: int) -> None:
-        """Row lock on PostgreSQL (no-op on SQLite, where one writer runs at a time)."""
-        await self.s.execute(select(Student.id).where(Student.id == student_id).with_for_update())
-
     async def delete(self, student_id: int) -> None:
         await self.s.execute(delete(Student).where(Student.id == student_id))
 
@@ -127,9 +123,6 @@ class Accounts:
         query = select(ChannelAccount).where(ChannelAccount.counselor_id == counselor_id)
         return list((await self.s.scalars(query.order_by(ChannelAccount.id))).all())
 
-    async def delete_of_student(self, student_id: int) -> None:
-        await self.s.execute(delete(ChannelAccount).where(ChannelAccount.student_id == student_id))
-
 
 class Codes:
     def __init__(self, session: AsyncSession) -> None:
@@ -169,12 +162,6 @@ class Codes:
         """Forget codes that expired before the cutoff (used or not), with their labels."""
         result = await self.s.execute(delete(Code).where(Code.expires_at < cutoff))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-    async def pending_count(self, counselor_id: int, now: datetime) -> int:
-        query = select(func.count(Code.id)).where(
-            Code.counselor_id == counselor_id, Code.used_at.is_(None), Code.expires_at > now
-        )
-        return int(await self.s.scalar(query) or 0)
 
 
 def chat_hash(channel: str, chat_id: str) -> str:

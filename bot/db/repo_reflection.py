@@ -11,19 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.db.models import Answer, AuditEntry, CounselingSession, Run, Student
-
-OPEN_STATES = ("scheduled", "active")
-
-
-def _may_send(now: datetime) -> tuple[Any, ...]:
-    """Conditions on Student: consented, not stopped, reachable, not paused."""
-    return (
-        Student.consent == "given",
-        Student.status == "active",
-        Student.reachable.is_(True),
-        or_(Student.paused_until.is_(None), Student.paused_until <= now),
-        Student.pause_reason.is_(None),
-    )
+from bot.db.states import OPEN_RUN_STATES, RunState
 
 
 class Sessions:
@@ -77,7 +65,7 @@ class Runs:
             set_id=set_id,
             questions=questions,
             due_at=due_at,
-            state="scheduled",
+            state=RunState.SCHEDULED,
         )
         self.s.add(run)
         await self.s.flush()
@@ -89,14 +77,14 @@ class Runs:
     async def active_of(self, student_id: int) -> Run | None:
         query = (
             select(Run)
-            .where(Run.student_id == student_id, Run.state == "active")
+            .where(Run.student_id == student_id, Run.state == RunState.ACTIVE)
             .order_by(Run.id.desc())
             .limit(1)
         )
         return await self.s.scalar(query)
 
     async def open_of(self, student_id: int) -> list[Run]:
-        query = select(Run).where(Run.student_id == student_id, Run.state.in_(OPEN_STATES))
+        query = select(Run).where(Run.student_id == student_id, Run.state.in_(OPEN_RUN_STATES))
         return list((await self.s.scalars(query.order_by(Run.id))).all())
 
     async def of_student(self, student_id: int) -> list[Run]:
@@ -117,12 +105,12 @@ class Runs:
         """Scheduled runs whose time has come, of students who may get messages and have no
         run open; by id, from `after_id` on (page through with the last id)."""
         other = aliased(Run)
-        busy = exists().where(other.student_id == Run.student_id, other.state == "active")
+        busy = exists().where(other.student_id == Run.student_id, other.state == RunState.ACTIVE)
         query = (
             select(Run)
             .join(Student, Student.id == Run.student_id)
-            .where(Run.state == "scheduled", Run.due_at <= now, Run.id > after_id, ~busy)
-            .where(*_may_send(now))
+            .where(Run.state == RunState.SCHEDULED, Run.due_at <= now, Run.id > after_id, ~busy)
+            .where(Student.may_receive_where(now))
             .order_by(Run.id)
             .limit(limit)
         )
@@ -137,12 +125,12 @@ class Runs:
             select(Run)
             .join(Student, Student.id == Run.student_id)
             .where(
-                Run.state == "active",
+                Run.state == RunState.ACTIVE,
                 Run.asked_at <= asked_before,
                 Run.reminded_at.is_(None),
                 Run.id > after_id,
             )
-            .where(*_may_send(now))
+            .where(Student.may_receive_where(now))
             .order_by(Run.id)
             .limit(limit)
         )
@@ -152,8 +140,8 @@ class Runs:
         """Move a run from scheduled to active; False when something else got there first."""
         result = await self.s.execute(
             update(Run)
-            .where(Run.id == run_id, Run.state == "scheduled")
-            .values(state="active", step=0)
+            .where(Run.id == run_id, Run.state == RunState.SCHEDULED)
+            .values(state=RunState.ACTIVE, step=0)
             .execution_options(synchronize_session="fetch")
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -167,7 +155,7 @@ class Runs:
             update(Run)
             .where(
                 Run.id == run_id,
-                Run.state == "active",
+                Run.state == RunState.ACTIVE,
                 Run.step == step,
                 Run.asked_at <= asked_before,
                 Run.reminded_at.is_(None),
@@ -186,8 +174,8 @@ class Runs:
         held = select(Student.id).where(Student.pause_reason.is_not(None))
         overdue = and_(
             or_(
-                and_(Run.state == "active", Run.asked_at <= asked_before),
-                and_(Run.state == "scheduled", Run.due_at <= due_before),
+                and_(Run.state == RunState.ACTIVE, Run.asked_at <= asked_before),
+                and_(Run.state == RunState.SCHEDULED, Run.due_at <= due_before),
             ),
             Run.student_id.not_in(held),
         )
@@ -197,7 +185,7 @@ class Runs:
         result = await self.s.scalars(
             update(Run)
             .where(Run.id.in_(ids), overdue)
-            .values(state="expired", finished_at=now)
+            .values(state=RunState.EXPIRED, finished_at=now)
             .returning(Run.id)
             .execution_options(synchronize_session="fetch")
         )
@@ -208,15 +196,17 @@ class Runs:
         ids = list(
             (
                 await self.s.scalars(
-                    select(Run.id).where(Run.student_id == student_id, Run.state.in_(OPEN_STATES))
+                    select(Run.id).where(
+                        Run.student_id == student_id, Run.state.in_(OPEN_RUN_STATES)
+                    )
                 )
             ).all()
         )
         if ids:
             await self.s.execute(
                 update(Run)
-                .where(Run.id.in_(ids), Run.state.in_(OPEN_STATES))
-                .values(state="cancelled", finished_at=now)
+                .where(Run.id.in_(ids), Run.state.in_(OPEN_RUN_STATES))
+                .values(state=RunState.CANCELLED, finished_at=now)
             )
         return ids
 

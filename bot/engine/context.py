@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from bot.config import Settings
 from bot.db.models import ChannelAccount, Counselor, Student
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator, translator
 from bot.prompts import PromptBook
+
+
+class CommandHelp(Protocol):
+    """What handlers need of the declared commands (bot/engine/commands.py): their help lines."""
+
+    def help_lines(self, audience: str, t: Translator) -> list[str]: ...
+
+
+class NoCommands:
+    """The help of a context built without commands (a scheduled job lists none)."""
+
+    def help_lines(self, audience: str, t: Translator) -> list[str]:
+        return []
 
 
 @dataclass
@@ -23,6 +37,7 @@ class Context:
     counselor: Counselor | None = None
     locale: str = ""
     links: dict[str, str] = field(default_factory=dict)  # channel -> join link template
+    commands: CommandHelp = field(default_factory=NoCommands)  # for the help texts
 
     def __post_init__(self) -> None:
         if not self.locale:

@@ -10,6 +10,7 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.uow import Database, UnitOfWork
+from bot.engine.commands import CommandBook
 from bot.engine.context import Context
 from bot.engine.events import Inbound, Kind
 from bot.engine.outbox_writer import enqueue
@@ -46,6 +47,7 @@ class Engine:
         clock: Clock,
         links: dict[str, str] | None = None,
         screen: Screen | None = None,
+        commands: CommandBook | None = None,
     ) -> None:
         self.db = db
         self._handle = handle
@@ -55,6 +57,7 @@ class Engine:
         self.clock = clock
         # The very dict given: bootstrap fills it after the channels are built.
         self.links = {} if links is None else links
+        self.commands = commands if commands is not None else CommandBook()
         self.sender: Sender | None = None
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # sender -> (lock, users)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -222,6 +225,7 @@ class Engine:
             prompts=self.prompts,
             settings=self.settings,
             links=self.links,
+            commands=self.commands,
         )
 
     # -- scheduled work ---------------------------------------------------------------
@@ -249,4 +253,4 @@ def _keeps_words(ctx: Context) -> bool:
     """Whether what the sender types may be kept: a counselor, or a student who consented."""
     if ctx.counselor is not None:
         return True
-    return ctx.student is not None and ctx.student.consent == "given"
+    return ctx.student is not None and ctx.student.has_consented

@@ -59,6 +59,17 @@ class Inbound:
         return cls(**values)
 
 
+def typed(text: str, **fields: Any) -> Inbound:
+    """The event for a line someone typed: a COMMAND when it reads "/name args", else TEXT.
+    Either way `text` keeps the line as typed. Every channel turns typed text into events
+    through here, so "/Skip@bot" means /skip wherever it was typed."""
+    command = parse_command(text)
+    if command is None:
+        return Inbound(kind=Kind.TEXT, text=text, **fields)
+    name, args = command
+    return Inbound(kind=Kind.COMMAND, text=text, command=name, args=args, **fields)
+
+
 def parse_command(text: str) -> tuple[str, str] | None:
     """Split "/Name@bot  args" into ("name", "args"); None when it is not a command."""
     stripped = text.strip()

@@ -14,9 +14,9 @@ RecipientKind = Literal["student", "counselor"]
 class Button:
     """A choice the user can press. `data` comes back as an Inbound CHOICE event.
 
-    `data` is short ASCII (at most 60 bytes) so it fits Telegram's 64-byte callback data
-    and LINE's 300-character postback data; it carries everything needed, so a press
-    still works after a restart.
+    `data` is made by its family's codec (handlers/buttons.py, on bot/engine/buttons.py):
+    short ASCII, at most 64 bytes, so it fits Telegram's callback data and LINE's postback
+    data; it carries everything needed, so a press still works after a restart.
     """
 
     label: str

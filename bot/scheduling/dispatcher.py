@@ -22,6 +22,7 @@ from aiolimiter import AsyncLimiter
 from bot.channels.base import Channel, Delivery, Rejected, RetryLater, Unreachable
 from bot.clock import Clock
 from bot.db.models import OutboxMessage
+from bot.db.states import OutboxState
 from bot.db.uow import Database
 from bot.engine.replies import Reply
 
@@ -91,7 +92,7 @@ class OutboxDispatcher:
                     r.id
                     for r in rows
                     if r is not None
-                    and r.status == "pending"
+                    and r.status == OutboxState.PENDING
                     and r.claimed_until is None
                     and r.due_at <= self.clock.now()
                 ]

@@ -1,27 +1,29 @@
-"""The daily send window in a student's local time (e.g. 09:00-21:00, or across midnight)."""
+"""The daily send window in a student's local time (e.g. 09:00-21:00, or across midnight),
+and the weekly digest slot. Whether a clock time is inside the window is SendWindow's rule
+(bot/prompts.py); this module only brings the moment into the student's zone."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-
-def in_window(moment: datetime, zone: str, start: time, end: time) -> bool:
-    local = moment.astimezone(ZoneInfo(zone)).time()
-    if start <= end:
-        return start <= local < end
-    return local >= start or local < end  # across midnight, e.g. 22:00-06:00
+from bot.prompts import SendWindow
 
 
-def next_window_start(moment: datetime, zone: str, start: time, end: time) -> datetime:
+def in_window(moment: datetime, zone: str, window: SendWindow) -> bool:
+    """Whether `moment` falls inside the window in `zone`'s local time."""
+    return window.contains(moment.astimezone(ZoneInfo(zone)).time())
+
+
+def next_window_start(moment: datetime, zone: str, window: SendWindow) -> datetime:
     """`moment` itself when inside the window, else the next opening, in UTC."""
-    if in_window(moment, zone, start, end):
+    if in_window(moment, zone, window):
         return moment
     tz = ZoneInfo(zone)
     local = moment.astimezone(tz)
-    opening = datetime.combine(local.date(), start, tzinfo=tz)
+    opening = datetime.combine(local.date(), window.start, tzinfo=tz)
     if opening <= local:
-        opening = datetime.combine(local.date() + timedelta(days=1), start, tzinfo=tz)
+        opening = datetime.combine(local.date() + timedelta(days=1), window.start, tzinfo=tz)
     return opening.astimezone(UTC)
 
 

@@ -194,8 +194,4 @@ def _flags(
 
 
 def _flag_of(ctx: Context, question_id: str) -> str | None:
-    question_set = ctx.prompts.set_of(question_id)
-    for step in question_set.steps:
-        if any(q.id == question_id for q in step.pool):
-            return step.flag
-    return None
+    return ctx.prompts.step_of(question_id).flag

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from bot.db.models import Answer, ChannelAccount, InboxEvent, OutboxMessage, Student
+from bot.engine.commands import Audience
 from bot.i18n import SHIPPED_LOCALES, MissingTranslation, translator
-from bot.menus import COUNSELOR_COMMANDS, STUDENT_COMMANDS
+from handlers import COMMANDS
 from tests.e2e.world import TG_HOOK, TG_SECRET, World, world_settings
 from tests.fakes.server import LocalServer
 from tests.fakes.telegram_api import FakeTelegram
@@ -219,7 +220,8 @@ async def test_start_registers_the_webhook_or_polls_and_sets_the_menus(
         assert call["url"] == TG_HOOK and call["secret_token"] == TG_SECRET
         assert "callback_query" in call["allowed_updates"]
         assert "my_chat_member" in call["allowed_updates"]
-    english = [(name, translator("en")._(text)) for name, text in STUDENT_COMMANDS]
+    student_menu = [(c.name, c.description) for c in COMMANDS.listed(Audience.STUDENT)]
+    english = [(name, translator("en")._(text)) for name, text in student_menu]
     assert tg.commands() == english  # the default menu, in the default language (here en)
     assert tg.commands(language_code="en") == english
     for locale in SHIPPED_LOCALES:
@@ -227,7 +229,7 @@ async def test_start_registers_the_webhook_or_polls_and_sets_the_menus(
         if locale == "zh_Hant":
             continue  # Telegram has one "zh" menu: Simplified, listed first
         try:
-            expected = [(n, translator(locale)._(text)) for n, text in STUDENT_COMMANDS]
+            expected = [(n, translator(locale)._(text)) for n, text in student_menu]
         except MissingTranslation:
             expected = None  # not translated yet: Telegram shows the default menu
         assert tg.commands(language_code=code) == expected, locale
@@ -236,7 +238,7 @@ async def test_start_registers_the_webhook_or_polls_and_sets_the_menus(
     assert tg.commands(chat_id=COUNSELOR) is None  # set at start, for linked counselors
     await world.restart()
     assert tg.commands(chat_id=COUNSELOR) == [
-        (name, translator("en")._(text)) for name, text in COUNSELOR_COMMANDS
+        (c.name, translator("en")._(c.description)) for c in COMMANDS.listed(Audience.COUNSELOR)
     ]
 
 

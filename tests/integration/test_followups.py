@@ -16,6 +16,7 @@ from bot.bootstrap import scheduled_jobs
 from bot.db.models import Counselor
 from bot.engine.events import Kind
 from bot.i18n import translator
+from bot.prompts import SendWindow
 from bot.scheduling.jobs import register_jobs
 from bot.scheduling.window import in_window, last_weekly, next_window_start
 from handlers import digest_push, followups
@@ -208,14 +209,14 @@ expire_after: P7D
 
 
 def test_window_arithmetic_across_midnight_and_zones() -> None:
-    night = (time(22, 0), time(6, 0))
+    night = SendWindow(start=time(22, 0), end=time(6, 0))
     at = datetime(2026, 4, 6, 17, 0, tzinfo=UTC)  # Tokyo 02:00, Kathmandu 22:45
-    assert in_window(at, "Asia/Tokyo", *night)
-    assert in_window(at, "Asia/Kathmandu", *night)
-    assert not in_window(at, "Asia/Tokyo", time(9), time(21))
+    assert in_window(at, "Asia/Tokyo", night)
+    assert in_window(at, "Asia/Kathmandu", night)
+    assert not in_window(at, "Asia/Tokyo", SendWindow(start=time(9), end=time(21)))
     morning = datetime(2026, 4, 6, 21, 0, tzinfo=UTC)  # Tokyo 06:00: the end is not inside
-    assert not in_window(morning, "Asia/Tokyo", *night)
-    assert next_window_start(morning, "Asia/Tokyo", *night) == datetime(
+    assert not in_window(morning, "Asia/Tokyo", night)
+    assert next_window_start(morning, "Asia/Tokyo", night) == datetime(
         2026, 4, 7, 13, 0, tzinfo=UTC
     )
     # Monday 09:00 Kathmandu is Monday 03:15 UTC; on Sunday the latest is the Monday before.

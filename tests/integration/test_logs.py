@@ -141,3 +141,38 @@ def test_known_secrets_are_masked_in_any_line() -> None:
     for json_lines in (True, False):
         line_ = formatter(json_lines=json_lines, secrets=[TG_TOKEN, LINE_TOKEN]).format(record)
         assert TG_TOKEN not in line_ and MASK in line_
+
+
+async def test_the_start_up_error_masks_secrets_as_the_logs_do(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One rule (bot/logs.py Redactor) for log lines, SDK records and the start-up error:
+    the database password too, and a secret that contains another is masked whole."""
+    from bot.bootstrap import build
+    from bot.channels.telegram_errors import RedactToken
+    from bot.config import load_settings
+    from bot.runner import _startup_failed
+
+    password = "pa55-word-9f3e"
+    settings = load_settings(
+        database_url=f"postgresql+asyncpg://furikaeri:{password}@127.0.0.1:1/furikaeri",
+        telegram_token=TG_TOKEN,
+        _env_file=None,
+    )
+    app = build(settings, channels={})
+    try:
+        _startup_failed(app, RuntimeError(f"login furikaeri:{password} via /bot{TG_TOKEN}/"))
+    finally:
+        await app.db.dispose()
+    [line] = capsys.readouterr().err.splitlines()
+    assert password not in line and TG_TOKEN not in line
+    assert (
+        line == f"furikaeri: could not start: RuntimeError: login furikaeri:{MASK} via /bot{MASK}/"
+    )
+
+    inner = TG_TOKEN.split(":", 1)[1]
+    import logging
+
+    record = logging.makeLogRecord({"name": "httpx", "msg": f"POST /bot{TG_TOKEN}/getMe"})
+    assert RedactToken(inner, TG_TOKEN).filter(record)
+    assert record.getMessage() == f"POST /bot{MASK}/getMe"
