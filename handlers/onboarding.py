@@ -9,7 +9,7 @@ from datetime import timedelta
 from bot.engine.context import Context
 from bot.engine.events import Inbound, Kind
 from bot.engine.replies import Button, Reply
-from bot.i18n import SHIPPED_LOCALES, display_name, negotiate
+from bot.i18n import SHIPPED_LOCALES, negotiate
 from handlers import followups, safety, student
 from handlers.common import counselor_help, how_to_join, language_picker
 
@@ -98,9 +98,9 @@ async def _enroll_student(
         return [language_picker(ctx, preselected=ctx.settings.default_locale)]
     return [
         Reply(
-            text=ctx.t._(
-                "Hello! I will write to you in {language}.", language=display_name(guessed)
-            ),
+            # TRANSLATORS: name your own language as it reads inside a sentence
+            # (vi: "bằng tiếng Việt", zh_Hans: "用简体中文"), not as a list entry.
+            text=ctx.t._("Hello! I will write to you in English."),
             buttons=(
                 # TRANSLATORS: button label, at most 20 characters
                 Button(ctx.t._("Continue"), f"lang:{guessed}"),
@@ -121,9 +121,9 @@ async def choose_language(event: Inbound, ctx: Context) -> list[Reply]:
     ctx.student.locale = ctx.locale = choice
     if ctx.student.consent != "given":
         return [await consent_request(ctx)]
-    return [
-        Reply(text=ctx.t._("I will write to you in {language}.", language=display_name(choice)))
-    ]
+    # TRANSLATORS: name your own language as it reads inside a sentence
+    # (vi: "bằng tiếng Việt", zh_Hans: "用简体中文"), not as a list entry.
+    return [Reply(text=ctx.t._("I will write to you in English."))]
 
 
 async def language_command(event: Inbound, ctx: Context) -> list[Reply]:

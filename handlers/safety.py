@@ -32,10 +32,10 @@ def help_replies(ctx: Context, *, counselor_told: bool = True) -> list[Reply]:
         ),
     ]
     for contact in ctx.prompts.safety.contacts:
-        line = f"• {t._(contact.name)}: {contact.phone}"
-        if contact.hours:
-            line += f" ({t._(contact.hours)})"
-        lines.append(line)
+        name, hours = t._(contact.name), t._(contact.hours)  # hours are required
+        # TRANSLATORS: a help contact; use your language's punctuation (ja, zh: "：" and "（）")
+        line = t._("{name}: {phone} ({hours})", name=name, phone=contact.phone, hours=hours)
+        lines.append(f"• {line}")
         if contact.note:
             lines.append(f"  {t._(contact.note)}")
     if counselor_told:
