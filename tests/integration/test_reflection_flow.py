@@ -187,7 +187,11 @@ async def test_follow_up_sets_end_with_a_short_mirror(harness: Harness) -> None:
 
 @pytest.mark.parametrize(
     ("locale", "yes", "no"),
-    [("en", "Yes, I'd like to", "Not now"), ("zh_Hans", "想", "暂时不用"), ("ja", "はい、話したい", "今はいいです")],
+    [
+        ("en", "Yes, I'd like to", "Not now"),
+        ("zh_Hans", "想", "暂时不用"),
+        ("ja", "はい、話したい", "今はいいです"),
+    ],
 )
 async def test_talk_again_offers_natural_answers(
     harness: Harness, locale: str, yes: str, no: str

@@ -63,7 +63,7 @@ async def test_a_crisis_phrase_brings_help_an_alert_and_an_urgent_flag(
     assert "Emergency (ambulance / fire): 119 (24 hours)" in help_text
     assert "Police: 110" in help_text and "050-3816-2787" in help_text
     assert "I have also let your counselor know." in help_text
-    assert replies[-1].text.startswith("(3/5)")  # the answer is kept and the questions go on
+    assert replies[-1].text.startswith("(3/7)")  # the answer is kept and the questions go on
 
     [alert] = harness.texts(counselor.user)[alerts_before:]  # at once: no tick, no digest
     assert alert.startswith("Urgent: an answer from Linh may mean they are in danger.")
@@ -86,7 +86,7 @@ async def test_ordinary_career_talk_raises_nothing(harness: Harness) -> None:
         await harness.session(counselor, student_id)
         await harness.press(user, "Skip")
         replies = await harness.say(user, text)
-        assert [r.text[:5] for r in replies] == ["(3/5)"], text
+        assert [r.text[:5] for r in replies] == ["(3/7)"], text
     assert not any("Urgent" in t for t in harness.texts(counselor.user))
     assert not any(a.urgent for a in await rows_of(harness.engine.db, Answer))
     digest = "\n".join(r.text for r in await harness.say(counselor.user, "/digest"))
@@ -119,7 +119,7 @@ async def test_the_help_is_in_the_students_language(harness: Harness) -> None:
             "hurting yourself, please contact someone now:"
         )
     )
-    assert f"{t._('Police')}: 110" in help_text
+    assert f"{t._('Police')}：110" in help_text  # Japanese punctuation in the contact line
     # The counselor reads the alert in their own language (English here).
     assert harness.texts(counselor.user)[-1].startswith("Urgent: an answer from Linh")
 
