@@ -70,6 +70,7 @@ def answer_text(
         said = question and (question.answer_yes if choice == "yes" else question.answer_no)
         if said:
             return t._(said)
+        # TRANSLATORS: a yes/no answer as listed for the counselor (buttons have their own words)
         return t._("Yes") if choice == "yes" else t._("No")
     if choice:
         try:
