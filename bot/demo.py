@@ -34,17 +34,19 @@ ANSWERS = {
         "I noticed that I get nervous when I talk about my strengths.",
         "How the visa changes when I get a job offer.",
         "Write three strengths on one page before Friday.",
+        "It was my idea; my counselor only asked questions.",
     ),
     "ja": (
         "自分の強みを話すとき、緊張することに気づきました。",
         "内定をもらったときにビザがどう変わるのか。",
         "金曜日までに自分の強みを3つ書いてみる。",
+        "自分で考えました。カウンセラーは質問だけでした。",
     ),
 }
 
 
 def builtin_script(locale: str) -> list[tuple[str, str]]:
-    noticed, unclear, step = ANSWERS.get(locale, ANSWERS["en"])
+    noticed, unclear, step, reason = ANSWERS.get(locale, ANSWERS["en"])
     return [
         ("student", "[1]"),  # continue in the suggested language
         ("student", "[1]"),  # I agree
@@ -57,6 +59,8 @@ def builtin_script(locale: str) -> list[tuple[str, str]]:
         ("student", noticed),
         ("student", unclear),
         ("student", step),
+        ("student", "[4]"),  # how much the plan is their own choice: 4 of 5
+        ("student", reason),
         ("student", "[1]"),  # yes, I want to talk again
     ]
 

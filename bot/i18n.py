@@ -15,8 +15,7 @@ from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -57,6 +56,27 @@ _CHINESE = {
 }
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
+# Each language by its own name, as its speakers would pick it from a list (not CLDR's
+# "中文 (简体)" or "Indonesia"). Inside a sentence the catalogs name the language themselves.
+ENDONYMS: dict[str, str] = {
+    "ja": "日本語",
+    "en": "English",
+    "zh_Hans": "简体中文",
+    "zh_Hant": "繁體中文",
+    "ne": "नेपाली",
+    "vi": "Tiếng Việt",
+    "my": "မြန်မာ",
+    "ko": "한국어",
+    "si": "සිංහල",
+    "id": "Bahasa Indonesia",
+    "bn": "বাংলা",
+    "mn": "Монгол",
+}
+
+# A day without the year ("30 November", "11月30日"): the full month name reads best,
+# except in Mongolian, where CLDR spells the full month out in words ("арван нэгдүгээр сар").
+_DAY_SKELETON = {"mn": "MMMd"}
+
 _strict = False
 
 
@@ -84,10 +104,8 @@ def negotiate(tag: str | None) -> str | None:
 
 
 def display_name(locale: str) -> str:
-    """The language's name in itself: 日本語, Tiếng Việt, नेपाली, ..."""
-    parsed = Locale.parse(locale)
-    name = parsed.get_display_name(parsed) or locale
-    return name[:1].upper() + name[1:]
+    """The language's name in itself: 日本語, Tiếng Việt, Bahasa Indonesia, ..."""
+    return ENDONYMS.get(locale, locale)
 
 
 def placeholders(text: str) -> set[str]:
@@ -155,6 +173,16 @@ class Translator:
         return format_datetime(
             moment, format="yyyy-MM-dd", tzinfo=ZoneInfo(zone), locale=self.locale
         )
+
+    def day(self, moment: DateTime, zone: str) -> str:
+        """The local day as people say it in this language: "November 30", "30 tháng 11"."""
+        skeleton = _DAY_SKELETON.get(self.locale, "MMMMd")
+        return format_skeleton(skeleton, moment, tzinfo=ZoneInfo(zone), locale=self.locale)
+
+    def join(self, items: list[str]) -> str:
+        """A list in running text, with this language's separator (ja, zh: 、)."""
+        # TRANSLATORS: put between the items of a list, e.g. topics ("、" in ja and zh)
+        return self._(", ").join(items)
 
 
 @cache

@@ -40,6 +40,10 @@ RESERVED_FILES = frozenset({TOPICS_FILE, SCHEDULE_FILE, SAFETY_FILE})
 MAX_TOPIC_LABEL = 20  # LINE quick-reply label limit
 MAX_SCALE_LABEL = 20
 MAX_QUESTION_ID = 64  # answers.question_id column
+MAX_BUTTON_LABEL = 20  # LINE quick-reply label limit, for yes/no answers too
+DATE_PLACEHOLDER = "{date}"
+_TODAY = re.compile(r"\btoday\b", re.IGNORECASE)
+_PLACEHOLDERS = re.compile(r"\{[a-z_]+\}")
 
 
 class QuestionKind(StrEnum):
@@ -160,8 +164,19 @@ class Question(_Frozen):
     id: str
     text: Text
     kind: QuestionKind
+    # The text for a later day than the session's: "today" would no longer be true.
+    later: Text | None = None
     low: Text | None = None  # label for 1 on a scale question
     high: Text | None = None  # label for 5 on a scale question
+    # The buttons of a yes/no question, worded as natural answers to it.
+    answer_yes: Text | None = None
+    answer_no: Text | None = None
+    # Kept so that stored answers keep their question; never asked again.
+    retired: bool = False
+
+    def text_for(self, *, later: bool) -> str:
+        """The msgid to ask: the `later` form once the session's day has passed."""
+        return self.later if later and self.later else self.text
 
 
 class Step(_Frozen):
@@ -169,8 +184,15 @@ class Step(_Frozen):
 
     id: str
     kind: QuestionKind
+    mirror: Text  # labels the answer when answers are shown back (the mirror, /journal)
     flag: str | None = None  # raised in the digest when a yesno step is answered yes
+    only_if_answered: str | None = None  # asked only when this earlier step was answered
     pool: list[Question] = Field(min_length=1)
+
+    @property
+    def current(self) -> list[Question]:
+        """The variants that may still be asked."""
+        return [question for question in self.pool if not question.retired]
 
     @model_validator(mode="before")
     @classmethod
@@ -189,8 +211,14 @@ class QuestionSet(_Frozen):
 
     id: str
     intro: Text
+    intro_later: Text | None = None  # the intro for a later day than the session's
     outro: Text
+    journal: Text  # heading of the set's answers in /journal; {date} is the session's date
     steps: list[Step] = Field(min_length=1)
+
+    def intro_for(self, *, later: bool) -> str:
+        """The msgid of the intro: the `intro_later` form once the session's day has passed."""
+        return self.intro_later if later and self.intro_later else self.intro
 
 
 class Topic(_Frozen):
@@ -368,7 +396,7 @@ class PromptBook(_Frozen):
 
 
 def pick_variant(step: Step, used_question_ids: Collection[str]) -> Question:
-    """Pick the first variant not used before; when all were, the one used longest ago.
+    """Pick the first current variant not used before; when all were, the one used longest ago.
 
     `used_question_ids` is the student's history, oldest first; ids of other steps are
     ignored, and repeats are fine.
@@ -376,10 +404,11 @@ def pick_variant(step: Step, used_question_ids: Collection[str]) -> Question:
     last_used: dict[str, int] = {}
     for position, question_id in enumerate(used_question_ids):
         last_used[question_id] = position
-    for question in step.pool:
+    pool = step.current
+    for question in pool:
         if question.id not in last_used:
             return question
-    return min(step.pool, key=lambda question: last_used[question.id])
+    return min(pool, key=lambda question: last_used[question.id])
 
 
 # ---------------------------------------------------------------------------- loading
@@ -454,6 +483,8 @@ def _check_set(question_set: QuestionSet, path: Path) -> None:
     file = _show(path)
     if question_set.id != path.stem:
         raise PromptError(file, "id", f"must equal the file name {path.stem!r}")
+    _check_dated(file, "intro", question_set.intro, "intro_later", question_set.intro_later)
+    _check_later(file, "journal", question_set.journal)
     step_ids: set[str] = set()
     for step_index, step in enumerate(question_set.steps):
         where = f"steps.{step_index}"
@@ -467,6 +498,12 @@ def _check_set(question_set: QuestionSet, path: Path) -> None:
                 raise PromptError(file, f"{where}.flag", "only a yesno step can raise a flag")
             if not _FLAG.fullmatch(step.flag):
                 raise PromptError(file, f"{where}.flag", "use lower-case letters, digits and _")
+        if step.only_if_answered is not None and step.only_if_answered not in step_ids - {step.id}:
+            raise PromptError(
+                file, f"{where}.only_if_answered", "must name an earlier step of this set"
+            )
+        if not step.current:
+            raise PromptError(file, f"{where}.pool", "every variant is retired; keep one to ask")
         prefix = f"{question_set.id}.{step.id}."
         pool_ids: set[str] = set()
         for question_index, question in enumerate(step.pool):
@@ -481,6 +518,20 @@ def _check_set(question_set: QuestionSet, path: Path) -> None:
             if question.id in pool_ids:
                 raise PromptError(file, f"{at}.id", f"{question.id!r} appears twice")
             pool_ids.add(question.id)
+            if not question.retired:
+                _check_dated(file, f"{at}.text", question.text, f"{at}.later", question.later)
+            elif question.later is not None:
+                _check_later(file, f"{at}.later", question.later)
+            for answer in ("answer_yes", "answer_no"):
+                value = getattr(question, answer)
+                if step.kind == "yesno" and value is None and not question.retired:
+                    raise PromptError(file, f"{at}.{answer}", "required for a yesno question")
+                if step.kind != "yesno" and value is not None:
+                    raise PromptError(file, f"{at}.{answer}", "only a yesno question has answers")
+                if value is not None and len(value) > MAX_BUTTON_LABEL:
+                    raise PromptError(
+                        file, f"{at}.{answer}", f"longer than {MAX_BUTTON_LABEL} characters"
+                    )
             for label in ("low", "high"):
                 value = getattr(question, label)
                 if step.kind == QuestionKind.SCALE and value is None:
@@ -491,6 +542,30 @@ def _check_set(question_set: QuestionSet, path: Path) -> None:
                     raise PromptError(
                         file, f"{at}.{label}", f"longer than {MAX_SCALE_LABEL} characters"
                     )
+
+
+def _check_dated(file: str, field: str, text: str, later_field: str, later: str | None) -> None:
+    """A text that says "today" needs a form for later days, with the session's {date}."""
+    if later is None:
+        if _TODAY.search(text):
+            raise PromptError(
+                file,
+                later_field,
+                'required: the text says "today"; give the form for a later day with {date}',
+            )
+        return
+    _check_later(file, later_field, later)
+
+
+def _check_later(file: str, field: str, text: str) -> None:
+    """A text read on a later day: names the session's {date}, never "today"."""
+    found = set(_PLACEHOLDERS.findall(text))
+    if found - {DATE_PLACEHOLDER}:
+        raise PromptError(file, field, "the only placeholder allowed here is {date}")
+    if DATE_PLACEHOLDER not in found:
+        raise PromptError(file, field, "must contain {date} (the session's date)")
+    if _TODAY.search(text):
+        raise PromptError(file, field, 'must not say "today": it is read on a later day')
 
 
 def _questions_with_paths(question_set: QuestionSet) -> Iterable[tuple[str, Question]]:

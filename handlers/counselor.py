@@ -105,7 +105,7 @@ async def log_session(ctx: Context, student: Student, topics: list[str]) -> list
     await followups.plan_after_session(ctx, student, session)
     sent = await followups.start_due_for(ctx, student)
     t = ctx.t
-    names = ", ".join(t._(ctx.prompts.topic(tid).label) for tid in topics) or t._("no topics")
+    names = t.join([t._(ctx.prompts.topic(tid).label) for tid in topics]) or t._("no topics")
     note = t._("Session logged for {name} ({topics}).", name=_name(student), topics=names)
     if sent:
         note += "\n" + t._("The reflection questions were sent.")

@@ -12,7 +12,7 @@ from bot.db.states import CodeKind, Consent, StudentStatus
 from bot.engine.context import Context
 from bot.engine.events import Inbound, Kind
 from bot.engine.replies import Reply
-from bot.i18n import display_name, negotiate
+from bot.i18n import negotiate
 from bot.translate.build import service_name
 from handlers import followups, safety, student
 from handlers.buttons import ConsentButton, ForgetButton, LanguageButton
@@ -150,9 +150,9 @@ async def _enroll_student(
         return [language_picker(ctx, preselected=ctx.settings.default_locale)]
     return [
         Reply(
-            text=ctx.t._(
-                "Hello! I will write to you in {language}.", language=display_name(guessed)
-            ),
+            # TRANSLATORS: name your own language as it reads inside a sentence
+            # (vi: "bằng tiếng Việt", zh_Hans: "用简体中文"), not as a list entry.
+            text=ctx.t._("Hello! I will write to you in English."),
             buttons=(
                 # TRANSLATORS: button label, at most 20 characters
                 LanguageButton(guessed).button(ctx.t._("Continue")),
@@ -172,11 +172,9 @@ async def choose_language(choice: LanguageButton, event: Inbound, ctx: Context) 
     ctx.student.locale = ctx.locale = choice.locale
     if not ctx.student.has_consented:
         return [await consent_request(ctx)]
-    return [
-        Reply(
-            text=ctx.t._("I will write to you in {language}.", language=display_name(choice.locale))
-        )
-    ]
+    # TRANSLATORS: name your own language as it reads inside a sentence
+    # (vi: "bằng tiếng Việt", zh_Hans: "用简体中文"), not as a list entry.
+    return [Reply(text=ctx.t._("I will write to you in English."))]
 
 
 async def language_command(event: Inbound, ctx: Context) -> list[Reply]:

@@ -7,10 +7,12 @@ from bot.db.states import RunState
 from bot.engine.context import Context
 from bot.engine.events import Inbound
 from bot.engine.replies import Button, Recipient, Reply
-from bot.prompts import QuestionKind
+from bot.prompts import Question, QuestionKind, pick_variant
 from bot.translate.queue import queue_translation
+from handlers import wording
 from handlers.buttons import SCALE, SKIP, YES_NO, AnswerButton
 from handlers.common import invalid_button
+from handlers.wording import answer_text as answer_text  # its home before wording.py
 
 
 def _to(ctx: Context, student: Student) -> Recipient | None:
@@ -27,14 +29,17 @@ async def start_run(ctx: Context, run: Run, student: Student) -> list[Reply]:
     run.state, run.step = RunState.ACTIVE, 0
     question_set = ctx.prompts.sets[run.set_id]
     t = ctx.tr(student.locale)
-    intro = Reply(text=t._(question_set.intro), to=_to(ctx, student), extra={"run_id": run.id})
+    held_at = await wording.session_time(ctx, run)
+    text = wording.intro_text(t, question_set, held_at=held_at, now=ctx.now, zone=student.timezone)
+    intro = Reply(text=text, to=_to(ctx, student), extra={"run_id": run.id})
     return [intro, *await ask(ctx, run, student)]
 
 
 async def ask(ctx: Context, run: Run, student: Student, *, reminder: bool = False) -> list[Reply]:
     """The current question of a run, as one message with its buttons."""
     t = ctx.tr(student.locale)
-    question = ctx.prompts.question(run.questions[run.step])
+    question = _current_wording(ctx, run)
+    held_at = await wording.session_time(ctx, run)
     if reminder:
         run.reminded_at = ctx.now
     else:
@@ -45,8 +50,10 @@ async def ask(ctx: Context, run: Run, student: Student, *, reminder: bool = Fals
 
     lines = [f"({run.step + 1}/{len(run.questions)})"]
     if reminder:
-        lines.insert(0, t._("A gentle reminder, in case you missed it:"))
-    lines.append(t._(question.text))
+        lines.insert(0, t._("A reminder: this question is still open."))
+    lines.append(
+        wording.question_text(t, question, held_at=held_at, now=ctx.now, zone=student.timezone)
+    )
     buttons: list[Button] = []
     columns = 1
     if question.kind == QuestionKind.SCALE:
@@ -56,11 +63,14 @@ async def ask(ctx: Context, run: Run, student: Student, *, reminder: bool = Fals
         buttons = [answer(point, point) for point in SCALE]
         columns = 5
     elif question.kind == QuestionKind.YESNO:
-        # TRANSLATORS: button label, at most 20 characters
-        buttons = [answer("yes", t._("Yes")), answer("no", t._("No"))]
+        # Natural answers to this question ("想" / "暂时不用"), worded in prompts/.
+        said_yes, said_no = question.answer_yes or "Yes", question.answer_no or "No"
+        buttons = [answer("yes", t._(said_yes)), answer("no", t._(said_no))]
         columns = 2
     elif question.kind == QuestionKind.TOPICS:
-        for topic_id in await _session_topics(ctx, run):
+        topic_ids = await _session_topics(ctx, run)
+        # One topic is no choice: then the question is answered in words only.
+        for topic_id in topic_ids if len(topic_ids) > 1 else []:
             buttons.append(answer(topic_id, t._(ctx.prompts.topic(topic_id).label)))
         columns = 2
     lines.append(
@@ -72,7 +82,7 @@ async def ask(ctx: Context, run: Run, student: Student, *, reminder: bool = Fals
     buttons.append(answer(SKIP, t._("Skip")))
     replies: list[Reply] = []
     if question.kind == QuestionKind.YESNO and run.step == len(run.questions) - 1 and not reminder:
-        replies.extend(await mirror(ctx, run, student))
+        replies.extend(await mirror(ctx, run, student, before_last=True))
     replies.append(
         Reply(
             text="\n".join(lines),
@@ -93,34 +103,23 @@ async def _session_topics(ctx: Context, run: Run) -> list[str]:
     return [tid for tid in (session.topics if session else []) if tid in known]
 
 
-async def mirror(ctx: Context, run: Run, student: Student) -> list[Reply]:
-    """Show the student what they wrote in this run, as written."""
-    t = ctx.tr(student.locale)
-    lines = []
-    for answer in await ctx.uow.answers.of_run(run.id):
-        shown = answer_text(ctx, answer.text, answer.choice, answer.scale, t)
-        # An answer that suggested danger is never quoted back (see handlers/safety.py).
-        if shown and not answer.skipped and not answer.hidden and not answer.urgent:
-            lines.append(f"• {shown}")
-    if not lines:
+def _current_wording(ctx: Context, run: Run) -> Question:
+    """The run's question at its step; a retired wording is swapped for a current one."""
+    question = ctx.prompts.question(run.questions[run.step])
+    if question.retired:  # planned before the wording was retired
+        question = pick_variant(ctx.prompts.step_of(question.id), run.questions)
+        run.questions = [*run.questions[: run.step], question.id, *run.questions[run.step + 1 :]]
+    return question
+
+
+async def mirror(
+    ctx: Context, run: Run, student: Student, *, before_last: bool = False
+) -> list[Reply]:
+    """Show the student what they wrote in this run, as written, one labelled line each."""
+    text = await wording.mirror(ctx, run, student, before_last=before_last)
+    if text is None:
         return []
-    text = "\n".join([t._("Here is what you wrote:"), *lines])
     return [Reply(text=text, to=_to(ctx, student), extra={"run_id": run.id})]
-
-
-def answer_text(ctx: Context, text: str | None, choice: str | None, scale: int | None, t) -> str:  # type: ignore[no-untyped-def]
-    if text:
-        return text
-    if scale is not None:
-        return f"{scale}/5"
-    if choice in ("yes", "no"):
-        return t._("Yes") if choice == "yes" else t._("No")
-    if choice:
-        try:
-            return t._(ctx.prompts.topic(choice).label)
-        except KeyError:
-            return choice
-    return ""
 
 
 async def answer_text_message(event: Inbound, ctx: Context) -> list[Reply]:
@@ -187,8 +186,12 @@ async def _record(
     assert ctx.student is not None
     if run.state == RunState.ACTIVE:
         return await ask(ctx, run, ctx.student)
-    outro = ctx.t._(ctx.prompts.sets[run.set_id].outro)
-    return [Reply(text=outro, extra={"run_id": run.id})]
+    question_set = ctx.prompts.sets[run.set_id]
+    # A set that does not end on yes/no (the follow-ups) ends with the student's own words.
+    ends_on_yes_no = question_set.steps[-1].kind == QuestionKind.YESNO
+    closing = [] if ends_on_yes_no else await mirror(ctx, run, ctx.student)
+    outro = ctx.t._(question_set.outro)
+    return [*closing, Reply(text=outro, extra={"run_id": run.id})]
 
 
 async def keep_answer(
@@ -222,8 +225,21 @@ async def keep_answer(
             ctx.uow, ctx.settings, answer=answer, student=ctx.student, now=ctx.now
         )
     run.step += 1
+    await _pass_unanswerable(ctx, run)
     if run.step >= len(run.questions):
         run.state, run.finished_at = RunState.DONE, ctx.now
+
+
+async def _pass_unanswerable(ctx: Context, run: Run) -> None:
+    """Move past questions that build on an earlier one the student skipped."""
+    while run.step < len(run.questions):
+        needs = ctx.prompts.step_of(run.questions[run.step]).only_if_answered
+        if needs is None:
+            return
+        answered = [a.question_id for a in await ctx.uow.answers.of_run(run.id) if not a.skipped]
+        if any(ctx.prompts.step_of(qid).id == needs for qid in answered if qid in run.questions):
+            return
+        run.step += 1
 
 
 async def edit(event: Inbound, ctx: Context) -> list[Reply]:
@@ -251,17 +267,10 @@ async def unsend(event: Inbound, ctx: Context) -> list[Reply]:
 
 
 async def journal(event: Inbound, ctx: Context) -> list[Reply]:
-    """Read back one's own reflections, newest last."""
+    """Read back one's own reflections, newest last, under the date of each session."""
     assert ctx.student is not None
-    t = ctx.t
     answers = [a for a in await ctx.uow.answers.of_student(ctx.student.id) if not a.hidden]
     shown = [a for a in answers if not a.skipped][-20:]
     if not shown:
-        return [Reply(text=t._("You have not written any reflections yet."))]
-    lines = [t._("Your reflections:")]
-    for answer in shown:
-        question = ctx.prompts.question(answer.question_id)
-        when = t.date(answer.created_at, ctx.student.timezone)
-        lines.append(f"\n{when} – {t._(question.text)}")
-        lines.append(f"→ {answer_text(ctx, answer.text, answer.choice, answer.scale, t)}")
-    return [Reply(text="\n".join(lines))]
+        return [Reply(text=ctx.t._("You have not written any reflections yet."))]
+    return [Reply(text=await wording.journal(ctx, ctx.student, shown))]

@@ -51,10 +51,10 @@ def help_replies(
         ),
     ]
     for contact in ctx.prompts.safety.contacts:
-        line = f"• {contact.text('name', t)}: {contact.phone}"
-        if contact.hours:
-            line += f" ({contact.text('hours', t)})"
-        lines.append(line)
+        name, hours = contact.text("name", t), contact.text("hours", t)
+        # TRANSLATORS: a help contact; use your language's punctuation (ja, zh: "：" and "（）")
+        line = t._("{name}: {phone} ({hours})", name=name, phone=contact.phone, hours=hours)
+        lines.append(f"• {line}")
         if contact.note:
             lines.append(f"  {contact.text('note', t)}")
     if counselor_told:

@@ -35,6 +35,15 @@ async def all_rows(db: Database) -> dict[str, list[dict[str, Any]]]:
     return tables
 
 
+MESSAGING = ("inbox", "outbox", "outbox_concerns")
+
+
+async def kept_about_people(db: Database) -> dict[str, list[dict[str, Any]]]:
+    """Every table but the inbox and outbox (with whom each message concerns): what the bot
+    keeps about people, as opposed to the events it took in and the replies it queued."""
+    return {name: rows for name, rows in (await all_rows(db)).items() if name not in MESSAGING}
+
+
 async def stored_text(db: Database) -> str:
     """Every value stored anywhere, as one searchable text (JSON values kept unescaped)."""
     return json.dumps(await all_rows(db), ensure_ascii=False, default=str)

@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot import admin
 from bot.db.models import Answer, InboxEvent, Student
+from handlers import admin
 from tests.e2e.world import World, world_settings
 from tests.fakes.line_api import LineApiFake, line_event_postback
 from tests.fakes.server import LocalServer
 from tests.fakes.telegram_api import FakeTelegram
-from tests.stored import all_rows
+from tests.stored import kept_about_people
 
 INVALID = "That button is no longer valid."
 TG_STUDENT = 200
@@ -22,8 +22,7 @@ MakeWorld = Callable[..., Awaitable[World]]
 
 
 async def kept(world: World) -> dict[str, Any]:
-    rows = await all_rows(world.running.db)
-    return {name: table for name, table in rows.items() if name not in ("inbox", "outbox")}
+    return await kept_about_people(world.running.db)
 
 
 async def in_reflection(world: World, join: Callable[[str], Awaitable[None]]) -> int:
@@ -33,7 +32,10 @@ async def in_reflection(world: World, join: Callable[[str], Awaitable[None]]) ->
     await join(code)
     [student] = await world.rows(Student)
     await admin.log_session(
-        world.running.engine, counselor_id=counselor_id, student_id=student.id, topics=["visa"]
+        world.running.engine,
+        counselor_id=counselor_id,
+        student_id=student.id,
+        topics=["visa", "resume"],
     )
     await world.running.dispatcher.tick()
     return int(student.id)
@@ -54,7 +56,7 @@ async def test_a_forged_telegram_callback_is_answered_and_keeps_nothing(
         await world.tg_press(TG_STUDENT, "I agree")
 
     await in_reflection(world, join)
-    assert world.tg_texts(TG_STUDENT)[-1].startswith("(1/5)")
+    assert world.tg_texts(TG_STUDENT)[-1].startswith("(1/7)")
     _, real = world.tg_button(TG_STUDENT, "Visa / status")
     run_id = real.split(":")[1]
     before = await kept(world)
@@ -83,7 +85,7 @@ async def test_a_forged_line_postback_is_answered_and_keeps_nothing(
         await world.line_press(LINE_STUDENT, "I agree")
 
     await in_reflection(world, join)
-    assert world.line_texts(LINE_STUDENT)[-1].startswith("(1/5)")
+    assert world.line_texts(LINE_STUDENT)[-1].startswith("(1/7)")
     run_id = world.line_button(LINE_STUDENT, "Visa / status").split(":")[1]
     before = await kept(world)
     forged = (f"a:{run_id}:0:yes", "tz:Europe/Paris", "forget:maybe", "consent:x", "a" * 300)

@@ -27,7 +27,7 @@ async def test_a_crisis_answer_on_telegram(world: World, tg: FakeTelegram) -> No
     await enrolled(world)
     await log_session(world, "Linh", "Interviews")
     await world.tg_press(STUDENT, "Skip")
-    assert world.tg_texts(STUDENT)[-1].startswith("(2/5)")
+    assert world.tg_texts(STUDENT)[-1].startswith("(2/7)")
     sent_before = len(tg.sent_messages(STUDENT))
     alerts_before = len(world.tg_texts(COUNSELOR))
 
@@ -46,6 +46,6 @@ async def test_a_crisis_answer_on_telegram(world: World, tg: FakeTelegram) -> No
     assert len(tg.sent_messages(STUDENT)) == sent_before + 1
 
     await world.tg_say(STUDENT, "/resume")
-    assert world.tg_texts(STUDENT)[-1].startswith("(3/5)")
+    assert world.tg_texts(STUDENT)[-1].startswith("(3/7)")
     await world.tg_say(COUNSELOR, "/digest")
     assert "URGENT: may be in danger" in world.tg_texts(COUNSELOR)[-1]

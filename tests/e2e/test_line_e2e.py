@@ -122,7 +122,7 @@ async def test_the_whole_loop_replies_first_and_pushes_what_nobody_asked_for(
 
     # The student did not ask: the reflection arrives as one push with the intro and Q1.
     [push] = requests_to(line, "push", STUDENT)
-    assert [m["text"][:5] for m in push.body["messages"]][1] == "(1/5)"
+    assert [m["text"][:5] for m in push.body["messages"]][1] == "(1/7)"
     assert push.retry_key
     replies_before = len(requests_to(line, "reply", STUDENT))
 
@@ -130,12 +130,14 @@ async def test_the_whole_loop_replies_first_and_pushes_what_nobody_asked_for(
     await world.line_say(STUDENT, "I noticed I like explaining my research.")
     await world.line_say(STUDENT, "Which visa I need for an internship.")
     await world.line_say(STUDENT, "Ask the international office 🙂")
-    await world.line_press(STUDENT, "Yes")
+    await world.line_press(STUDENT, "5")
+    await world.line_say(STUDENT, "It was my idea.")
+    await world.line_press(STUDENT, "Yes, I'd like to")
     assert world.line_texts(STUDENT)[-1] == (
         "Thank you for your answers. They are kept for you and your counselor."
     )
     # Every next question went out as the free reply to the answer before it.
-    assert len(requests_to(line, "reply", STUDENT)) == replies_before + 5
+    assert len(requests_to(line, "reply", STUDENT)) == replies_before + 7
     assert len(requests_to(line, "push", STUDENT)) == 1
 
     await world.line_say(COUNSELOR, "/digest")
@@ -156,14 +158,14 @@ async def test_the_whole_loop_replies_first_and_pushes_what_nobody_asked_for(
     assert world.line_texts(STUDENT)[-1].startswith("(1/")
     await world.tick(timedelta(hours=24, minutes=1))
     assert len(requests_to(line, "push", STUDENT)) == 3
-    assert world.line_texts(STUDENT)[-1].startswith("A gentle reminder")
+    assert world.line_texts(STUDENT)[-1].startswith("A reminder: this question is still open.")
     pushes = requests_to(line, "push", STUDENT)
     assert len({p.retry_key for p in pushes}) == 3  # each push its own X-Line-Retry-Key
 
 
 async def test_a_redelivery_changes_nothing(world: World, line: LineApiFake) -> None:
     await enrolled(world)
-    await log_session(world, "Visa / status")
+    await log_session(world, "Visa / status", "Interviews")
     event = line_event_text(
         STUDENT,
         "The mock interview helped.",
@@ -207,7 +209,7 @@ async def test_an_empty_verify_call_is_acknowledged(world: World) -> None:
 
 async def test_an_expired_reply_token_falls_back_to_push(world: World, line: LineApiFake) -> None:
     await enrolled(world)
-    await log_session(world, "Visa / status")
+    await log_session(world, "Visa / status", "Interviews")
 
     # Old by our own clock (handled two minutes late): pushed without trying the reply.
     stale = line_event_text(
@@ -220,8 +222,8 @@ async def test_an_expired_reply_token_falls_back_to_push(world: World, line: Lin
     replies = len(line.requests("reply"))
     assert await world.line_post(stale) == 200
     assert len(line.requests("reply")) == replies
-    assert world.line_texts(STUDENT)[-1].startswith("(3/5)")
-    assert line.pushed(STUDENT)[-1].text.startswith("(3/5)")
+    assert world.line_texts(STUDENT)[-1].startswith("(3/7)")
+    assert line.pushed(STUDENT)[-1].text.startswith("(3/7)")
 
     # Fresh by our clock but refused by LINE: the reply fails, the push delivers.
     refused = line_event_text(
@@ -232,7 +234,7 @@ async def test_an_expired_reply_token_falls_back_to_push(world: World, line: Lin
     )
     assert await world.line_post(refused) == 200
     assert line.requests("reply")[-1].status == 400
-    assert line.pushed(STUDENT)[-1].text.startswith("(4/5)")
+    assert line.pushed(STUDENT)[-1].text.startswith("(4/7)")
     assert [a.text for a in await world.rows(Answer) if a.text] == [
         "Late answer.",
         "Another answer.",
@@ -250,7 +252,7 @@ async def test_a_push_accepted_but_unanswered_is_retried_and_409_counts_as_sent(
     world = await make_world(settings, line=line)
     await enrolled(world)
     line.delay_next("push", 0.8)  # LINE takes it, but answers after we gave up
-    await log_session(world, "Visa / status")
+    await log_session(world, "Visa / status", "Interviews")
     [row] = await world.rows(OutboxMessage, chat_id=STUDENT, status="pending")
     assert "timeout" in row.last_error.lower() or "Timeout" in row.last_error
     await eventually(lambda: len(line.requests("push")) == 1, "the slow push accepted")
@@ -262,7 +264,7 @@ async def test_a_push_accepted_but_unanswered_is_retried_and_409_counts_as_sent(
     assert first.retry_key == retry.retry_key
     [row] = await world.rows(OutboxMessage, id=row.id)
     assert row.status == "sent"
-    assert [m.text[:5] for m in line.pushed(STUDENT)][1] == "(1/5)"
+    assert [m.text[:5] for m in line.pushed(STUDENT)][1] == "(1/7)"
     assert len(line.pushed(STUDENT)) == 2  # intro and question, once
 
 
@@ -274,7 +276,7 @@ async def test_unfollow_stops_sending_and_follow_again_resumes(
     assert await world.line_post(line_event_unfollow(STUDENT, timestamp_ms=world.line_ms())) == 200
     [student] = await world.rows(Student)
     assert not student.reachable
-    await log_session(world, "Visa / status")
+    await log_session(world, "Visa / status", "Interviews")
     assert requests_to(line, "push", STUDENT) == []
     assert [r for r in line.requests("push") if r.body.get("to") == STUDENT] == []
 
@@ -292,12 +294,12 @@ async def test_unfollow_stops_sending_and_follow_again_resumes(
     [reply] = requests_to(line, "reply", STUDENT)[-1:]
     texts = [m["text"] for m in reply.body["messages"]]
     assert texts[0] == "Welcome back. I will send you questions again."
-    assert texts[-1].startswith("(1/5)")
+    assert texts[-1].startswith("(1/7)")
 
 
 async def test_every_media_type_gets_a_polite_text_please(world: World, line: LineApiFake) -> None:
     await enrolled(world)
-    await log_session(world, "Visa / status")
+    await log_session(world, "Visa / status", "Interviews")
     for kind in ("image", "video", "audio", "file", "location", "sticker"):
         event = line_event_media(
             STUDENT, kind, reply_token=line.issue_reply_token(STUDENT), timestamp_ms=world.line_ms()
@@ -306,7 +308,7 @@ async def test_every_media_type_gets_a_polite_text_please(world: World, line: Li
         assert line.replied(STUDENT)[-1].text == TEXT_PLEASE, kind
     assert await world.rows(Answer) == []
     await world.line_press(STUDENT, "Visa / status")  # the question stayed open
-    assert line.replied(STUDENT)[-1].text.startswith("(2/5)")
+    assert line.replied(STUDENT)[-1].text.startswith("(2/7)")
 
 
 async def test_a_line_student_of_a_telegram_counselor_in_one_process(
@@ -329,11 +331,13 @@ async def test_a_line_student_of_a_telegram_counselor_in_one_process(
 
     await world.tg_say(TG_COUNSELOR, "/session")
     await world.tg_press(TG_COUNSELOR, "Mai")
+    await world.tg_press(TG_COUNSELOR, "Visa / status")
     await world.tg_press(TG_COUNSELOR, "Interviews")
     await world.tg_press(TG_COUNSELOR, "Done")
-    assert "Session logged for Mai (Interviews)." in world.tg_texts(TG_COUNSELOR)[-1]
-    assert line.pushed(STUDENT)[-1].text.startswith("(1/5)")
+    assert "Session logged for Mai (Visa / status, Interviews)." in world.tg_texts(TG_COUNSELOR)[-1]
+    assert line.pushed(STUDENT)[-1].text.startswith("(1/7)")
     assert line.pushed(STUDENT)[-1].buttons == [
+        ("Visa / status", "a:1:0:visa"),
         ("Interviews", "a:1:0:interview"),
         ("Skip", "a:1:0:skip"),
     ]
@@ -345,4 +349,4 @@ async def test_a_line_student_of_a_telegram_counselor_in_one_process(
     assert "→ Interviews" in digest
     assert "→ Xin chào — I can explain my research in Japanese now." in digest
     assert len(line.pushed(STUDENT)) == 2  # only the session's start was pushed
-    assert line.replied(STUDENT)[-1].text.startswith("(3/5)")
+    assert line.replied(STUDENT)[-1].text.startswith("(3/7)")

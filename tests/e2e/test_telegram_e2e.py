@@ -90,7 +90,7 @@ async def test_the_whole_loop_from_link_to_digest(world: World, tg: FakeTelegram
     await log_session(world, "Linh", "Visa / status", "Interviews")
     assert "Session logged for Linh (Visa / status, Interviews)." in world.tg_texts(COUNSELOR)[-1]
     question = tg.sent_messages(STUDENT)[-1]
-    assert question["text"].startswith("(1/5)")
+    assert question["text"].startswith("(1/7)")
     assert keyboard(question) == [
         [("Visa / status", "a:1:0:visa"), ("Interviews", "a:1:0:interview")],
         [("Skip", "a:1:0:skip")],
@@ -103,15 +103,19 @@ async def test_the_whole_loop_from_link_to_digest(world: World, tg: FakeTelegram
         m for m in tg.sent_messages(STUDENT) if m["message_id"] == question["message_id"]
     )
     assert keyboard(pressed) == [[("✓ Interviews", "-")]]  # the choice shows, the keys are gone
-    assert world.tg_texts(STUDENT)[-1].startswith("(2/5)")
+    assert world.tg_texts(STUDENT)[-1].startswith("(2/7)")
 
     await world.tg_say(STUDENT, "I noticed I talk too fast in interviews.")
-    assert world.tg_texts(STUDENT)[-1].startswith("(3/5)")
+    assert world.tg_texts(STUDENT)[-1].startswith("(3/7)")
     await world.tg_say(STUDENT, "How long the visa change takes.")
     await world.tg_say(STUDENT, "Practise one interview with a friend.")
-    assert world.tg_texts(STUDENT)[-2].startswith("Here is what you wrote:")
-    assert world.tg_texts(STUDENT)[-1].startswith("(5/5)")
-    await world.tg_press(STUDENT, "Yes")
+    await world.tg_press(STUDENT, "4")
+    await world.tg_say(STUDENT, "I chose it myself.")
+    assert world.tg_texts(STUDENT)[-2].startswith(
+        "Before the last question, here is what you wrote:\n• Most useful: Interviews"
+    )
+    assert world.tg_texts(STUDENT)[-1].startswith("(7/7)")
+    await world.tg_press(STUDENT, "Yes, I'd like to")
     assert world.tg_texts(STUDENT)[-1] == (
         "Thank you for your answers. They are kept for you and your counselor."
     )
@@ -137,7 +141,7 @@ async def answered(world: World) -> list[Answer]:
 
 async def test_a_duplicate_update_changes_nothing(world: World, tg: FakeTelegram) -> None:
     await enrolled(world)
-    await log_session(world, "Linh", "Visa / status")
+    await log_session(world, "Linh", "Visa / status", "Interviews")
     await world.tg_press(STUDENT, "Visa / status")
     update = tg.text_update(STUDENT, "The interview practice helped.")
     before = len(tg.sent_messages(STUDENT))
@@ -155,7 +159,7 @@ async def test_a_duplicate_update_changes_nothing(world: World, tg: FakeTelegram
     texts = [a.text for a in await answered(world)]
     assert texts.count("The interview practice helped.") == 1
     assert len(tg.sent_messages(STUDENT)) == before + 1
-    assert world.tg_texts(STUDENT)[-1].startswith("(3/5)")
+    assert world.tg_texts(STUDENT)[-1].startswith("(3/7)")
     assert len(await world.rows(InboxEvent, event_id=str(update["update_id"]))) == 1
 
 
@@ -167,7 +171,7 @@ async def test_a_restart_mid_reflection_resumes_at_the_right_question(
     await world.restart()  # buttons sent before the restart still work after it
     await world.tg_press(STUDENT, "Interviews")
     await world.tg_say(STUDENT, "I noticed I was calm.")
-    assert world.tg_texts(STUDENT)[-1].startswith("(3/5)")
+    assert world.tg_texts(STUDENT)[-1].startswith("(3/7)")
 
     await world.close()
     update = tg.text_update(STUDENT, "Whether I need a new visa.")  # written while we are down
@@ -181,9 +185,9 @@ async def test_a_restart_mid_reflection_resumes_at_the_right_question(
         assert await world.tg_post(update) == 200  # Telegram retries a failed delivery
         await world.settle()
 
-    assert world.tg_texts(STUDENT)[-1].startswith("(4/5)")
-    assert sum(t.startswith("(3/5)") for t in world.tg_texts(STUDENT)) == 1
-    first_question = next(m for m in tg.sent_messages(STUDENT) if m["text"].startswith("(1/5)"))
+    assert world.tg_texts(STUDENT)[-1].startswith("(4/7)")
+    assert sum(t.startswith("(3/7)") for t in world.tg_texts(STUDENT)) == 1
+    first_question = next(m for m in tg.sent_messages(STUDENT) if m["text"].startswith("(1/7)"))
     # A second press on the first question (sent before its keyboard was replaced).
     await world.tg_deliver(tg.callback_update(STUDENT, "a:1:0:visa", first_question["message_id"]))
     assert world.tg_texts(STUDENT)[-1] == "That question is already closed."
@@ -272,7 +276,7 @@ async def test_stickers_photos_voice_and_locations_get_a_polite_text_please(
     hooked: World, tg: FakeTelegram
 ) -> None:
     await enrolled(hooked)
-    await log_session(hooked, "Linh", "Visa / status")
+    await log_session(hooked, "Linh", "Visa / status", "Interviews")
     for kind in ("sticker", "photo", "voice", "location"):
         await hooked.tg_deliver(tg.media_update(STUDENT, kind))
         assert hooked.tg_texts(STUDENT)[-1] == (
@@ -280,25 +284,26 @@ async def test_stickers_photos_voice_and_locations_get_a_polite_text_please(
         ), kind
     assert await answered(hooked) == []
     await hooked.tg_press(STUDENT, "Visa / status")  # the question is still open
-    assert hooked.tg_texts(STUDENT)[-1].startswith("(2/5)")
+    assert hooked.tg_texts(STUDENT)[-1].startswith("(2/7)")
 
 
 async def test_long_text_and_emoji_are_kept_exactly(hooked: World, tg: FakeTelegram) -> None:
     await enrolled(hooked)
-    await log_session(hooked, "Linh", "Visa / status")
+    await log_session(hooked, "Linh", "Visa / status", "Interviews")
     await hooked.tg_press(STUDENT, "Skip")
     emoji = "家族と話した 👨‍👩‍👧‍👦 がんばる✨🇯🇵 नमस्ते"
     words = " ".join(f"word{n:04d}" for n in range(1200))[:10_000]
     assert len(words) == 10_000
     await hooked.tg_say(STUDENT, emoji)
     await hooked.tg_say(STUDENT, words)
-    await hooked.tg_say(STUDENT, "/skip")
+    await hooked.tg_say(STUDENT, "/skip")  # the next step
+    await hooked.tg_say(STUDENT, "/skip")  # the 1-5 question (and so its reason)
 
     stored = [a.text for a in await answered(hooked) if a.text]
     assert stored == [emoji, words]
     assert stored[0].encode() == emoji.encode()
     read_back = [line for t in hooked.tg_texts(STUDENT) for line in t.splitlines()]
-    assert f"• {emoji}" in read_back  # the read-back shows it as written
+    assert f"• You noticed: {emoji}" in read_back  # the read-back shows it as written
     mirror = [t for t in hooked.tg_texts(STUDENT) if "word" in t]
     assert all(len(t) <= 4096 for t in hooked.tg_texts(STUDENT))
     assert len(mirror) >= 3  # the read-back of 10,000 characters came in several messages
@@ -316,7 +321,7 @@ async def test_a_long_digest_is_split_on_line_boundaries(hooked: World, tg: Fake
 
     counselor_id = await link_counselor(hooked)
     await join(hooked, await invite(hooked))
-    await log_session(hooked, "Linh", "Visa / status")
+    await log_session(hooked, "Linh", "Visa / status", "Interviews")
     await hooked.tg_press(STUDENT, "Skip")
     lines = [f"Line {n:02d}: what I noticed about my job search this week." for n in range(90)]
     await hooked.tg_say(STUDENT, "\n".join(lines))
@@ -337,7 +342,7 @@ async def test_a_long_digest_is_split_on_line_boundaries(hooked: World, tg: Fake
 
 async def test_an_edit_updates_the_stored_answer(hooked: World, tg: FakeTelegram) -> None:
     await enrolled(hooked)
-    await log_session(hooked, "Linh", "Visa / status")
+    await log_session(hooked, "Linh", "Visa / status", "Interviews")
     await hooked.tg_press(STUDENT, "Skip")
     update = tg.text_update(STUDENT, "I notcied nothing")
     await hooked.tg_deliver(update)
@@ -374,7 +379,7 @@ async def test_a_flood_of_429s_delays_but_never_drops_or_repeats(
     hooked: World, tg: FakeTelegram
 ) -> None:
     await enrolled(hooked)
-    await log_session(hooked, "Linh", "Visa / status")
+    await log_session(hooked, "Linh", "Visa / status", "Interviews")
     tg.fail_next("sendMessage", status=429, retry_after=3, times=4, chat_id=STUDENT)
 
     def calls() -> list[dict[str, Any]]:
@@ -392,7 +397,7 @@ async def test_a_flood_of_429s_delays_but_never_drops_or_repeats(
     for attempt in range(2, 6):
         await hooked.tick(timedelta(seconds=3))
         assert len(calls()) == before + attempt
-    assert world_questions(hooked) == ["(1/5)", "(2/5)"]
+    assert world_questions(hooked) == ["(1/7)", "(2/7)"]
     [row] = [r for r in await hooked.rows(OutboxMessage, chat_id=str(STUDENT)) if r.attempts > 1]
     assert row.status == "sent" and row.attempts == 5
 
@@ -409,7 +414,7 @@ async def test_a_blocked_bot_stops_sending_and_an_unblock_restores(
     await hooked.tg_deliver(tg.member_update(STUDENT, "member", "kicked"))
     [student] = await hooked.rows(Student)
     assert not student.reachable
-    await log_session(hooked, "Linh", "Visa / status")
+    await log_session(hooked, "Linh", "Visa / status", "Interviews")
     assert (
         "The questions will be sent when the student can receive them."
         in (hooked.tg_texts(COUNSELOR)[-1])
@@ -426,13 +431,13 @@ async def test_a_blocked_bot_stops_sending_and_an_unblock_restores(
         "A few short questions about today's session. It takes about 3 minutes, "
         "and you can skip any question.",
     ]
-    assert world_questions(hooked) == ["(1/5)"]  # the reflection that waited
+    assert world_questions(hooked) == ["(1/7)"]  # the reflection that waited
 
 
 async def test_a_403_on_send_marks_the_student_unreachable(hooked: World, tg: FakeTelegram) -> None:
     await enrolled(hooked)
     tg.block(STUDENT)  # no my_chat_member update yet: the send finds out
-    await log_session(hooked, "Linh", "Visa / status")
+    await log_session(hooked, "Linh", "Visa / status", "Interviews")
     [student] = await hooked.rows(Student)
     assert not student.reachable
     pending = await hooked.rows(OutboxMessage, chat_id=str(STUDENT), status="pending")

@@ -100,7 +100,7 @@ async def test_a_nul_character_is_stored_not_lost(harness: Harness) -> None:
         student_id, label = student.id, student.label
     await harness.session(counselor, student_id)
     replies = await harness.say("s1", "before\x00after")
-    assert replies[-1].text.startswith("(2/5)")  # handled, and the next question came
+    assert replies[-1].text.startswith("(2/7)")  # handled, and the next question came
     kept = "\ufffd" if harness.engine.db.engine.dialect.name == "postgresql" else "\x00"
     assert await _texts(harness, student_id) == [f"before{kept}after"]
     assert label == f"Li{kept}nh"

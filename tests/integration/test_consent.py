@@ -163,7 +163,7 @@ async def test_agreeing_starts_the_reflection_that_was_waiting(harness: Harness)
     await harness.session(counselor, student_id)
     replies = await harness.press("s1", "I agree")
     assert replies[0].text.startswith("Thank you!")
-    assert any("(1/5)" in r.text for r in replies)
+    assert any("(1/7)" in r.text for r in replies)
     await harness.say("s1", PRIVATE)
     assert [a.text for a in await _rows(harness, Answer)] == [PRIVATE]
     actions = [e.action for e in await _rows(harness, AuditEntry)]
@@ -272,7 +272,7 @@ async def test_consenting_again_after_withdrawal_resumes_with_the_next_session(
     [student] = await _rows(harness, Student)
     assert student.consent == "given"
     await harness.session(counselor, student_id)
-    assert "(1/5)" in harness.texts("s1")[-1]
+    assert "(1/7)" in harness.texts("s1")[-1]
     rows = await all_rows(harness.engine.db)
     actions = [row["action"] for row in rows["audit_log"]]
     assert actions.count("consent.given") == 2 and "consent.withdrawn" in actions

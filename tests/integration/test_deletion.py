@@ -33,6 +33,7 @@ async def _student_answering(world: World, user: int, name: str) -> None:
     await world.tg_say(COUNSELOR, "/session")
     await world.tg_press(COUNSELOR, name)
     await world.tg_press(COUNSELOR, "Visa / status")
+    await world.tg_press(COUNSELOR, "Interviews")  # two topics: the first question offers both
     await world.tg_press(COUNSELOR, "Done")
     await world.tg_press(user, "Visa / status")
 

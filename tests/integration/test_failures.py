@@ -90,7 +90,7 @@ async def test_a_failing_handler_says_sorry_in_the_persons_language_and_keeps_th
     await admin.inbox_retry(harness.engine, event_id=event["id"])
     await harness.engine.process_pending()
     assert await _answers(harness, student_id) == [SECRET]
-    assert "(2/5)" in harness.texts("s1")[-1]
+    assert "(2/7)" in harness.texts("s1")[-1]
     assert (await admin.inbox_status(harness.engine))["events"] == []
 
 

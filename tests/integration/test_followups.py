@@ -23,7 +23,7 @@ from handlers import digest_push, followups
 from tests.harness import Harness
 
 t = translator("en")
-REMINDER = t._("A gentle reminder, in case you missed it:")
+REMINDER = t._("A reminder: this question is still open.")
 MINUTE = timedelta(minutes=1)
 
 
@@ -311,7 +311,8 @@ async def test_stop_ends_reminders_and_follow_ups_until_resume(harness: Harness)
     await harness.advance(timedelta(days=2))
     assert len(harness.texts("s1")) == sent  # no reminder, no follow-up
     replies = [r.text for r in await harness.say("s1", "/resume")]
-    assert replies[-1] == question  # the open question, asked again
+    # The open question, asked again: days later it names the session's day, not "today".
+    assert replies[-1] == question.replace("today's session", "your session on April 6")
 
 
 async def test_unfollow_cancels_queued_messages_and_follow_asks_again(harness: Harness) -> None:
@@ -328,7 +329,7 @@ async def test_unfollow_cancels_queued_messages_and_follow_asks_again(harness: H
     async with harness.engine.db.uow() as uow:
         assert (await uow.outbox.counts()).get("pending", 0) == 0
     replies = [r.text for r in await harness.send(harness.event("s1", kind=Kind.FOLLOW))]
-    assert replies[-1] == question
+    assert replies[-1] == question.replace("today's session", "your session on April 6")
 
 
 async def test_timezone_is_checked_and_kept(harness: Harness) -> None:
@@ -356,7 +357,9 @@ async def test_exactly_one_reminder_per_unanswered_question(harness: Harness) ->
     harness.clock.advance(2 * MINUTE)
     await asyncio.gather(*(harness.tick() for _ in range(3)))  # jobs racing remind once
     assert harness.texts("s1")[-1].startswith(REMINDER)
-    assert question in harness.texts("s1")[-1]
+    assert question.splitlines()[0] in harness.texts("s1")[-1]  # "(1/7)"
+    # A day later the question names the session's day instead of "today".
+    assert "your session on April 6" in harness.texts("s1")[-1]
     for hours in (1, 6, 12, 24):
         await harness.advance(timedelta(hours=hours))
     assert count(harness, "s1", REMINDER) == 1

@@ -27,7 +27,7 @@ async def test_the_same_event_twice_is_handled_once(harness: Harness) -> None:
     assert await harness.engine.receive(event) is False
     await harness.engine.drain()
     assert await _answers(harness, student_id) == ["Interviews, I think"]
-    assert sum("(2/5)" in text for text in harness.texts("s1")) == 1
+    assert sum("(2/7)" in text for text in harness.texts("s1")) == 1
 
 
 async def test_two_quick_presses_advance_the_question_once(harness: Harness) -> None:

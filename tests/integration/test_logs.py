@@ -51,6 +51,7 @@ async def _full_run(world: World, tg: FakeTelegram, line: LineApiFake) -> list[s
         await world.tg_say(COUNSELOR, "/session")
         await world.tg_press(COUNSELOR, name)
         await world.tg_press(COUNSELOR, "Visa / status")
+        await world.tg_press(COUNSELOR, "Interviews")
         await world.tg_press(COUNSELOR, "Done")
     await world.tg_press(STUDENT_TG, "Visa / status")
     updates = [tg.text_update(STUDENT_TG, text) for text in ANSWERS_TG]

@@ -108,7 +108,7 @@ async def test_the_engine_shows_the_deployments_contact_first(
         await harness.student(counselor, "s1", locale="ja")
         [help_, *_] = await harness.say("s1", "もう死にたい")
         lines = help_.text.splitlines()
-        assert lines[1] == "• 学生相談室: 06-1234-5678 (平日 9:00〜17:00)"  # first, in Japanese
-        assert any(": 119 (" in line for line in lines[2:])  # the shipped ones follow
+        assert lines[1] == "• 学生相談室：06-1234-5678（平日 9:00〜17:00）"  # first, in Japanese
+        assert any("：119（" in line for line in lines[2:])  # the shipped ones follow
     finally:
         await harness.close()

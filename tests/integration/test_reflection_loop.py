@@ -29,9 +29,11 @@ async def test_student_answers_reach_the_counselors_digest(harness: Harness, loc
     await harness.press("s1", t._("Interviews"))
     for answer in ANSWERS[locale]:
         await harness.say("s1", answer)
+    await harness.press("s1", "4")  # how much the plan is their own choice
+    await harness.say("s1", ANSWERS[locale][0])  # and why
     mirror = harness.texts("s1")[-2]
     assert all(answer in mirror for answer in ANSWERS[locale])
-    await harness.press("s1", t._("Yes"))
+    await harness.press("s1", t._("Yes, I'd like to"))
     assert harness.texts("s1")[-1] == t._(harness.engine.prompts.sets["reflection"].outro)
 
     digest = "\n".join(m.text for m in await harness.say(counselor.user, "/digest"))
@@ -74,11 +76,11 @@ async def test_skip_and_resume_where_it_stopped(harness: Harness) -> None:
     student_id = await harness.student(counselor, "s1")
     await harness.session(counselor, student_id)
     await harness.say("s1", "/skip")  # topics
-    assert "(2/5)" in harness.texts("s1")[-1]
+    assert "(2/7)" in harness.texts("s1")[-1]
     await harness.press("s1", "Skip")
-    assert "(3/5)" in harness.texts("s1")[-1]
+    assert "(3/7)" in harness.texts("s1")[-1]
     # A press on an old keyboard changes nothing.
     stale = harness.channel.sent["s1"][-3].buttons[0].data
     replies = await harness.send(harness.event("s1", kind=Kind.CHOICE, data=stale))
     assert replies and "closed" in replies[0].text
-    assert "(3/5)" in harness.texts("s1")[-2]
+    assert "(3/7)" in harness.texts("s1")[-2]

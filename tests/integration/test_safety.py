@@ -106,7 +106,7 @@ async def test_the_paused_set_sends_no_reminder_and_does_not_expire(harness: Har
 
     replies = await harness.say("s1", "/resume")
     assert replies[0].text == "Welcome back. I will send you questions again."
-    assert replies[-1].text.startswith("(3/5)")  # the set goes on where it stopped
+    assert replies[-1].text.startswith("(3/7)")  # the set goes on where it stopped
 
 
 async def test_while_paused_answers_are_not_taken(harness: Harness) -> None:
@@ -132,16 +132,19 @@ async def test_the_summary_never_quotes_the_words_that_suggested_danger(
     assert len(replies) == 1 and "Here is what you wrote" not in replies[0].text
 
     replies = await harness.say("s1", "/resume")
-    summary = next(r.text for r in replies if r.text.startswith("Here is what you wrote:"))
+    assert replies[-1].text.startswith("(5/7)")  # the set goes on where it stopped
+    await harness.press("s1", "4")
+    replies = await harness.say("s1", "I chose it myself.")
+    summary = next(r.text for r in replies if r.text.startswith("Before the last question"))
     assert "I talk too fast" in summary and "end my life" not in summary
-    assert replies[-1].text.startswith("(5/5)")
+    assert replies[-1].text.startswith("(7/7)")
 
 
 async def test_a_new_session_ends_the_pause(harness: Harness) -> None:
     counselor, student_id = await _in_reflection(harness)
     await harness.say("s1", CRISIS["en"])
     await harness.session(counselor, student_id, "interview")
-    assert harness.texts("s1")[-1].startswith("(1/5)")  # the new reflection starts
+    assert harness.texts("s1")[-1].startswith("(1/7)")  # the new reflection starts
     assert (await _student(harness, student_id)).pause_reason is None
     assert "The reflection questions were sent." in harness.texts(counselor.user)[-1]
 
@@ -242,7 +245,7 @@ async def test_ordinary_career_talk_raises_nothing(harness: Harness) -> None:
         await harness.session(counselor, student_id)
         await harness.press(user, "Skip")
         replies = await harness.say(user, text)
-        assert [r.text[:5] for r in replies] == ["(3/5)"], text
+        assert [r.text[:5] for r in replies] == ["(3/7)"], text
     assert not any("Urgent" in t for t in harness.texts(counselor.user))
     assert not any(a.urgent for a in await rows_of(harness.engine.db, Answer))
     digest = "\n".join(r.text for r in await harness.say(counselor.user, "/digest"))

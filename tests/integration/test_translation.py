@@ -105,7 +105,7 @@ async def test_an_answer_is_translated_after_it_is_stored_and_shown_under_it(
     await harness.press("s1", vi._("Interviews"))
 
     replies = await harness.say("s1", VI_ANSWER)
-    assert replies[-1].text.startswith("(3/5)")  # the next question came without a translator
+    assert replies[-1].text.startswith("(3/7)")  # the next question came without a translator
     assert fake.texts_sent() == []
     [queued] = await rows(harness)
     assert (queued.status, queued.source, queued.target) == ("pending", "vi", "ja")
@@ -189,7 +189,7 @@ async def test_while_the_service_is_down_originals_are_shown_and_it_catches_up(
     counselor, _ = await vietnamese_student_of_japanese_counselor(lt)
     libre.down = True
     await lt.say("s1", VI_ANSWER)
-    assert lt.texts("s1")[-1].startswith("(2/5)")  # the next question, at once
+    assert lt.texts("s1")[-1].startswith("(2/7)")  # the next question, at once
     await translate(lt)
     [row] = await rows(lt)
     assert row.status == "pending" and row.attempts == 1

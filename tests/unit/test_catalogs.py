@@ -28,8 +28,8 @@ BUTTON_LABELS = {
     "Delete everything",
     "Cancel",
 }
-# Strings that are the same in every language (none today; names would go here).
-SAME_AS_ENGLISH: set[str] = set()
+# Punctuation only: many languages keep it as in English; ja, zh and my change it.
+SAME_AS_ENGLISH: set[str] = {", ", "{label}: {answer}", "{name}: {phone} ({hours})"}
 
 
 @cache
@@ -65,7 +65,8 @@ def is_button_label(msgid: str) -> bool:
 def test_extraction_finds_code_and_prompt_strings() -> None:
     messages = source_messages()
     assert "Which language do you want to use?" in messages  # from handlers/
-    assert "Which of today's topics mattered most to you?" in messages  # from prompts/
+    assert "Which information from today's session was most useful to you?" in messages
+    assert "Yes, I'd like to" in messages  # a yes/no question's own answers
 
 
 @pytest.mark.parametrize("locale", SHIPPED_LOCALES)

@@ -47,10 +47,12 @@ def all_questions(book: PromptBook) -> list[Any]:
 def test_shipped_sets_load_with_the_expected_shape(book: PromptBook) -> None:
     assert set(book.sets) == {"reflection", "work_life", "inner_outer"}
     for question_set in book.sets.values():
-        assert 4 <= len(question_set.steps) <= 5, question_set.id
+        assert 5 <= len(question_set.steps) <= 7, question_set.id
+        assert "{date}" in question_set.journal
         for step in question_set.steps:
+            assert step.mirror, f"{question_set.id}.{step.id}"
             if step.kind in ("text", "scale"):
-                assert 2 <= len(step.pool) <= 3, f"{question_set.id}.{step.id}"
+                assert 2 <= len(step.current) <= 3, f"{question_set.id}.{step.id}"
             for question in step.pool:
                 assert question.kind == step.kind
                 assert question.id.startswith(f"{question_set.id}.{step.id}.")
@@ -63,14 +65,58 @@ def test_reflection_follows_the_questions_document(book: PromptBook) -> None:
         ("noticed", "text"),
         ("unclear", "text"),
         ("next_step", "text"),
+        ("own_choice", "scale"),
+        ("own_choice_reason", "text"),
         ("talk", "yesno"),
     ]
     assert steps[-1].flag == "wants_to_talk"
+    assert steps[5].only_if_answered == "own_choice"  # the reason follows a number, not a skip
     assert all("nothing yet" in q.text.lower() for q in steps[3].pool)
+    assert all("information" in q.text for q in steps[0].current)  # the seed's first question
+    assert [s.mirror for s in steps[:4]] == [
+        "Most useful",
+        "You noticed",
+        "Still unclear",
+        "Next step",
+    ]
+    talk = steps[-1].pool[0]
+    assert (talk.answer_yes, talk.answer_no) == ("Yes, I'd like to", "Not now")
+
+
+def test_the_seed_questions_are_asked(book: PromptBook) -> None:
+    assert any("coming to Japan" in q.text for q in book.sets["work_life"].steps[0].current)
+    assert all("own choice" in q.text for q in book.sets["reflection"].steps[4].current)
+
+
+def test_no_double_barrelled_or_idiomatic_wording_is_asked(book: PromptBook) -> None:
+    banned = (
+        " or not",
+        ", and what",
+        "play a part",
+        "time and space",
+        "in case you missed",
+        "student and worker",
+        "one new thing",
+        "company name, job title",
+    )
+    for question in [q for q in all_questions(book) if not q.retired]:
+        assert not [b for b in banned if b in question.text.lower()], question.id
+
+
+def test_every_today_has_a_form_for_later_days(book: PromptBook) -> None:
+    for question_set in book.sets.values():
+        if "today" in question_set.intro.lower():
+            assert question_set.intro_later and "{date}" in question_set.intro_later
+        for step in question_set.steps:
+            for question in step.current:
+                if "today" in question.text.lower():
+                    assert question.later and "{date}" in question.later, question.id
+                    assert "today" not in question.later.lower()
 
 
 def test_each_set_has_a_scale_where_the_document_asks_for_one(book: PromptBook) -> None:
     assert [s.kind for s in book.sets["work_life"].steps].count("scale") == 1
+    assert [s.kind for s in book.sets["reflection"].steps].count("scale") == 1
     assert book.sets["inner_outer"].steps[0].kind == "scale"
 
 
@@ -240,7 +286,7 @@ def step(data: dict[str, Any], index: int) -> dict[str, Any]:
 
 
 def _drop_low(d: dict[str, Any]) -> None:
-    del step(d, 1)["pool"][0]["low"]
+    del step(d, 2)["pool"][0]["low"]
 
 
 def _low_on_text(d: dict[str, Any]) -> None:
@@ -248,7 +294,7 @@ def _low_on_text(d: dict[str, Any]) -> None:
 
 
 def _long_low(d: dict[str, Any]) -> None:
-    step(d, 1)["pool"][0]["low"] = "A label that is far too long"
+    step(d, 2)["pool"][0]["low"] = "A label that is far too long"
 
 
 def _bad_kind(d: dict[str, Any]) -> None:
@@ -260,11 +306,11 @@ def _flag_on_text(d: dict[str, Any]) -> None:
 
 
 def _twin_step(d: dict[str, Any]) -> None:
-    step(d, 1)["id"] = "roles"
+    step(d, 2)["id"] = "roles"
 
 
 def _wrong_prefix(d: dict[str, Any]) -> None:
-    step(d, 0)["pool"][0]["id"] = "work_life.other.now"
+    step(d, 1)["pool"][0]["id"] = "work_life.other.now"
 
 
 def _empty_pool(d: dict[str, Any]) -> None:
@@ -287,21 +333,62 @@ def _wrong_set_id(d: dict[str, Any]) -> None:
     d["id"] = "worklife"
 
 
+def _today_without_later(d: dict[str, Any]) -> None:
+    step(d, 0)["pool"][0]["text"] = "What did you want from today?"
+
+
+def _later_without_date(d: dict[str, Any]) -> None:
+    step(d, 0)["pool"][0]["later"] = "What did you want from that day?"
+
+
+def _later_with_today(d: dict[str, Any]) -> None:
+    step(d, 0)["pool"][0]["later"] = "What did you want from today, {date}?"
+
+
+def _all_retired(d: dict[str, Any]) -> None:
+    for question in step(d, 0)["pool"]:
+        question["retired"] = True
+
+
+def _answers_on_text(d: dict[str, Any]) -> None:
+    step(d, 0)["pool"][0]["answer_yes"] = "Yes"
+
+
+def _needs_a_later_step(d: dict[str, Any]) -> None:
+    step(d, 0)["only_if_answered"] = "roles"
+
+
+def _no_mirror_label(d: dict[str, Any]) -> None:
+    del step(d, 0)["mirror"]
+
+
+def _journal_without_date(d: dict[str, Any]) -> None:
+    d["journal"] = "Work and life"
+
+
 @pytest.mark.parametrize(
     ("change", "field", "problem"),
     [
-        (_drop_low, "steps.1.pool.0.low", "required for a scale question"),
+        (_drop_low, "steps.2.pool.0.low", "required for a scale question"),
         (_low_on_text, "steps.0.pool.0.low", "only a scale question has labels"),
-        (_long_low, "steps.1.pool.0.low", "longer than 20 characters"),
+        (_long_low, "steps.2.pool.0.low", "longer than 20 characters"),
         (_bad_kind, "steps.0.kind", "'topics', 'text', 'scale' or 'yesno'"),
         (_flag_on_text, "steps.0.flag", "only a yesno step can raise a flag"),
-        (_twin_step, "steps.1.id", "appears twice"),
-        (_wrong_prefix, "steps.0.pool.0.id", "must look like work_life.roles.<slug>"),
+        (_twin_step, "steps.2.id", "appears twice"),
+        (_wrong_prefix, "steps.1.pool.0.id", "must look like work_life.roles.<slug>"),
         (_empty_pool, "steps.0.pool", "at least 1 item"),
         (_typo_key, "steps.0.pool.0.hihg", "unknown field"),
         (_empty_text, "steps.2.pool.1.text", "must not be empty"),
         (_no_outro, "outro", "required"),
         (_wrong_set_id, "id", "must equal the file name 'work_life'"),
+        (_today_without_later, "steps.0.pool.0.later", 'the text says "today"'),
+        (_later_without_date, "steps.0.pool.0.later", "must contain {date}"),
+        (_later_with_today, "steps.0.pool.0.later", 'must not say "today"'),
+        (_all_retired, "steps.0.pool", "every variant is retired"),
+        (_answers_on_text, "steps.0.pool.0.answer_yes", "only a yesno question has answers"),
+        (_needs_a_later_step, "steps.0.only_if_answered", "an earlier step of this set"),
+        (_no_mirror_label, "steps.0.mirror", "required"),
+        (_journal_without_date, "journal", "must contain {date}"),
     ],
 )
 def test_question_set_rules(
@@ -315,13 +402,19 @@ def test_question_set_rules(
 
 def test_a_question_id_appears_once(prompts_copy: Path) -> None:
     def twin(d: dict[str, Any]) -> None:
-        step(d, 2)["pool"].append({"id": "work_life.room.keep", "text": "What else?"})
+        step(d, 3)["pool"].append({"id": "work_life.room.keep", "text": "What else?"})
 
     edit(prompts_copy, "work_life.yaml", twin)
     message = error_of(prompts_copy)
-    assert "prompts/work_life.yaml: steps.2.pool.3.id: 'work_life.room.keep' appears twice" in (
+    assert "prompts/work_life.yaml: steps.3.pool.5.id: 'work_life.room.keep' appears twice" in (
         message
     )
+
+
+def test_a_yes_no_question_words_its_own_answers(prompts_copy: Path) -> None:
+    edit(prompts_copy, "reflection.yaml", lambda d: step(d, 6)["pool"][0].pop("answer_no"))
+    message = error_of(prompts_copy)
+    assert "prompts/reflection.yaml: steps.6.pool.0.answer_no: required for a yesno" in message
 
 
 def test_an_extra_well_formed_set_loads(prompts_copy: Path) -> None:
@@ -329,8 +422,14 @@ def test_an_extra_well_formed_set_loads(prompts_copy: Path) -> None:
         "id": "zz_extra",
         "intro": "Hello.",
         "outro": "Thanks.",
+        "journal": "Extra, after your session on {date}",
         "steps": [
-            {"id": "one", "kind": "text", "pool": [{"id": "zz_extra.one.a", "text": "What?"}]}
+            {
+                "id": "one",
+                "kind": "text",
+                "mirror": "One",
+                "pool": [{"id": "zz_extra.one.a", "text": "What?"}],
+            }
         ],
     }
     (prompts_copy / "zz_extra.yaml").write_text(yaml.safe_dump(extra), encoding="utf-8")
@@ -540,18 +639,30 @@ def test_rotation_gives_a_returning_student_a_different_question(book: PromptBoo
         history += [q.id for q in first_round]
         second_round = [pick_variant(s, history) for s in question_set.steps]
         for step_, before, after in zip(question_set.steps, first_round, second_round, strict=True):
-            assert before.id == step_.pool[0].id
-            if len(step_.pool) > 1:
+            assert before.id == step_.current[0].id
+            if len(step_.current) > 1:
                 assert after.id != before.id, step_.id
 
 
-def test_rotation_walks_the_whole_pool_then_reuses_the_oldest(book: PromptBook) -> None:
+def test_rotation_never_asks_a_retired_wording(book: PromptBook) -> None:
     step_ = book.sets["work_life"].steps[1]
-    pool = [q.id for q in step_.pool]
-    assert len(pool) == 3
+    retired = [q.id for q in step_.pool if q.retired]
+    assert retired  # kept for the answers given to them
+    history: list[str] = []
+    for _ in range(6):
+        chosen = pick_variant(step_, history).id
+        assert chosen not in retired
+        history.append(chosen)
+    assert book.question(retired[0]).text  # still found for old answers
+
+
+def test_rotation_walks_the_whole_pool_then_reuses_the_oldest(book: PromptBook) -> None:
+    step_ = book.sets["inner_outer"].steps[0]
+    pool = [q.id for q in step_.current]
+    assert len(pool) == 2
     history: list[str] = []
     seen = []
-    for _ in range(6):
+    for _ in range(4):
         chosen = pick_variant(step_, history).id
         seen.append(chosen)
         history += ["reflection.talk.again", chosen]  # other steps' ids are ignored
@@ -559,10 +670,10 @@ def test_rotation_walks_the_whole_pool_then_reuses_the_oldest(book: PromptBook) 
 
 
 def test_rotation_uses_the_last_time_each_variant_was_asked(book: PromptBook) -> None:
-    step_ = book.sets["work_life"].steps[1]
-    a, b, c = (q.id for q in step_.pool)
-    assert pick_variant(step_, [a, b, c, a]).id == b
-    assert pick_variant(step_, [b, c, a, b, a]).id == c
+    step_ = book.sets["reflection"].steps[1]
+    a, b = (q.id for q in step_.current)
+    assert pick_variant(step_, [a, b, a]).id == b
+    assert pick_variant(step_, [b, a]).id == b
     assert pick_variant(step_, set()).id == a
     single = book.sets["reflection"].steps[-1]
     assert pick_variant(single, [single.pool[0].id]).id == single.pool[0].id
@@ -620,6 +731,12 @@ def test_extractor_yields_every_message_with_its_id(book: PromptBook) -> None:
                 assert any(c.startswith(question.id) for c in messages[label])
     for question_set in book.sets.values():
         assert messages[question_set.intro] and messages[question_set.outro]
+        assert messages[question_set.journal]
+        for step_ in question_set.steps:
+            assert messages[step_.mirror]
+    for question in all_questions(book):
+        if question.later:
+            assert any("{date} is the session's date" in c for c in messages[question.later])
     for topic in book.topics:
         assert f"topic {topic.id}: button label, at most 20 characters" in messages[topic.label]
         assert f"topic {topic.id}: full name" in messages[topic.name]
@@ -669,9 +786,18 @@ def test_babel_runs_the_extractor_over_the_prompts_directory() -> None:
     found = list(extract_from_dir(str(REPO), method_map=yaml_map, options_map=options_map))
     assert found
     by_message = {message: (filename, comments) for filename, _, message, comments, _ in found}
-    filename, comments = by_message["Which of today's topics mattered most to you?"]
+    filename, comments = by_message[
+        "Which information from today's session was most useful to you?"
+    ]
     assert filename == "prompts/reflection.yaml"
-    assert comments == ["reflection.topics.mattered"]
+    assert comments == ["reflection.topics.useful_info"]
+    _, comments = by_message["Not now"]
+    assert comments == [
+        "reflection.talk.again: button label, at most 20 characters: a natural NO answer to the"
+        ' question "Would you like to talk with your counselor again soon?"'
+    ]
+    _, comments = by_message["Most useful"]
+    assert comments[0].startswith("reflection.topics: short label")
 
 
 def test_babel_cfg_and_entry_point_point_at_the_extractor() -> None:
