@@ -11,13 +11,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from bot import admin
 from bot.config import Settings, settings_or_exit
-from bot.digest import parse_since
-from bot.digest_render import render_csv, render_json, render_text
 from bot.i18n import SHIPPED_LOCALES, translator
 from bot.logs import secrets_of
 from bot.logs import setup as setup_logging
+from handlers import admin
+from handlers.digest.build import parse_since
+from handlers.digest.render import render_csv, render_json, render_text
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
@@ -258,7 +258,9 @@ def demo(
             raise typer.Exit(2) from None
     elif not sys.stdin.isatty():
         lines = builtin_script(locale)
-    raise typer.Exit(asyncio.run(run_demo(locale=locale, script=lines, read=read_line)))
+    raise typer.Exit(
+        asyncio.run(run_demo(admin=admin, locale=locale, script=lines, read=read_line))
+    )
 
 
 def main() -> None:

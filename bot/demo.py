@@ -10,13 +10,25 @@ import asyncio
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, Protocol
 
-from bot import admin
 from bot.bootstrap import build, start, stop
 from bot.channels.console import ConsoleChannel
 from bot.config import load_settings
-from bot.digest_render import render_text
-from bot.i18n import translator
+
+
+class Counseling(Protocol):
+    """The admin use cases the demo plays (handlers/admin.py; passed in by the CLI, because
+    bot/ does not import the features)."""
+
+    async def add_counselor(
+        self, engine: Any, *, name: str, locale: str, is_admin: bool
+    ) -> tuple[int, str]: ...
+
+    async def create_invite(self, engine: Any, *, counselor_id: int, label: str) -> str: ...
+
+    async def digest_text(self, engine: Any, *, counselor_id: int) -> str: ...
+
 
 # A scripted conversation: (who, what they type). "[n]" presses button n of the last keyboard.
 ANSWERS = {
@@ -65,6 +77,7 @@ def parse_script(text: str) -> list[tuple[str, str]]:
 
 async def run_demo(
     *,
+    admin: Counseling,
     locale: str,
     script: list[tuple[str, str]] | None,
     write: Callable[[str], None] = print,
@@ -98,10 +111,9 @@ async def run_demo(
                     await say(role, line, False)
             elif read is not None:
                 await _interactive(say, read, write)
-            built = await admin.digest(engine, counselor_id=counselor_id, since=None)
+            text = await admin.digest_text(engine, counselor_id=counselor_id)
             write("\n" + "=" * 60)
-            for chunk in render_text(built, translator(locale), max_len=100_000):
-                write(chunk)
+            write(text)
         finally:
             await stop(app)
     return 0

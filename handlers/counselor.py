@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.db.models import Student
-from bot.digest import build_digest, parse_since
-from bot.digest_render import render_text
 from bot.engine.context import Context
 from bot.engine.events import Inbound
 from bot.engine.replies import Button, Reply
 from handlers import followups
 from handlers.common import counselor_help
+from handlers.digest.build import build_digest, parse_since
+from handlers.digest.render import render_text
 
 MAX_STUDENT_BUTTONS = 12
 

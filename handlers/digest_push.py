@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from bot.db.models import Counselor
-from bot.digest import build_digest
-from bot.digest_render import render_text
 from bot.engine.context import Context
 from bot.engine.replies import Recipient, Reply
 from bot.scheduling.window import last_weekly
+from handlers.digest.build import build_digest
+from handlers.digest.render import render_text
 
 JOB_LOCK = "job:digest_push"  # several processes: one pushes, the others see it done
 MAX_MESSAGE = 3500

@@ -9,8 +9,8 @@ from typing import Any
 from bot.engine.context import Context
 from bot.engine.events import Inbound
 from bot.engine.replies import Button, Document, Reply
-from bot.export import student_export
 from bot.i18n import display_name
+from handlers.export import student_export
 from handlers.onboarding import consent_points
 from handlers.reflection import answer_text
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import admin
 from bot.bootstrap import App, build, start, stop
 from bot.channels.base import Delivery, Limits, RetryLater
 from bot.clock import ManualClock
@@ -15,7 +14,7 @@ from bot.config import load_settings
 from bot.db.uow import Database
 from bot.engine.events import Inbound, Kind, parse_command
 from bot.engine.replies import Reply
-from handlers import followups
+from handlers import admin, followups
 
 
 class RecordingChannel:

@@ -23,13 +23,13 @@ import pytest
 from sqlalchemy import select, update
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot import admin
 from bot.bootstrap import App, build
 from bot.config import load_settings
 from bot.db.migrate import upgrade
 from bot.db.models import OutboxMessage, Run
 from bot.engine.outbox_writer import enqueue
 from bot.engine.replies import Recipient, Reply
+from handlers import admin
 from tests.fakes.line_api import LineApiFake
 from tests.fakes.server import LocalServer
 from tests.fakes.telegram_api import FakeTelegram

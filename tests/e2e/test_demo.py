@@ -57,6 +57,7 @@ def test_a_broken_script_is_one_clear_line(tmp_path: Path) -> None:
 
 async def test_interactive_demo_switches_roles_and_quits_with_the_digest() -> None:
     from bot.demo import run_demo
+    from handlers import admin
 
     typed = iter(
         [
@@ -78,7 +79,7 @@ async def test_interactive_demo_switches_roles_and_quits_with_the_digest() -> No
     async def read(prompt: str) -> str | None:
         return next(typed, None)
 
-    assert await run_demo(locale="en", script=None, write=shown.append, read=read) == 0
+    assert await run_demo(admin=admin, locale="en", script=None, write=shown.append, read=read) == 0
     screen = "\n".join(shown)
     digest = screen.split("=" * 60, 1)[1]
     assert "I want to choose for myself." in digest

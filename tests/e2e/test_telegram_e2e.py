@@ -309,8 +309,8 @@ async def test_long_text_and_emoji_are_kept_exactly(hooked: World, tg: FakeTeleg
 
 
 async def test_a_long_digest_is_split_on_line_boundaries(hooked: World, tg: FakeTelegram) -> None:
-    from bot import admin
-    from bot.digest_render import render_text
+    from handlers import admin
+    from handlers.digest.render import render_text
 
     counselor_id = await link_counselor(hooked)
     await join(hooked, await invite(hooked))

@@ -11,11 +11,11 @@ from typing import Any
 
 import httpx
 
-from bot import admin
 from bot.bootstrap import App, build, start, stop
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.web import create_app
+from handlers import admin
 from tests.fakes.line_api import (
     LineApiFake,
     SentMessage,

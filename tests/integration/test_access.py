@@ -194,7 +194,7 @@ async def test_an_invite_code_works_once(harness: Harness) -> None:
 
 
 async def test_a_link_code_works_once(harness: Harness) -> None:
-    from bot import admin
+    from handlers import admin
 
     _, code = await admin.add_counselor(harness.engine, name="Sato", locale="en", is_admin=False)
     [welcome, _] = await harness.say("c-phone", f"/start {code}")
@@ -217,7 +217,7 @@ async def test_codes_expire_after_14_days(harness: Harness) -> None:
 
 
 async def test_codes_never_appear_in_logs(harness: Harness, app_logs: AppLogs) -> None:
-    from bot import admin
+    from handlers import admin
 
     _, link = await admin.add_counselor(harness.engine, name="Sato", locale="en", is_admin=False)
     await harness.say("c1", f"/start {link}")

@@ -77,7 +77,7 @@ async def test_group_chats_are_refused(harness: Harness) -> None:
 
 
 async def test_a_used_invite_code_does_not_work_twice(harness: Harness) -> None:
-    from bot import admin
+    from handlers import admin
 
     counselor = await harness.counselor()
     code = await admin.create_invite(harness.engine, counselor_id=counselor.id, label="A")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bot import admin, cli
+from bot import cli
 from bot.bootstrap import App, build, start, stop
 from bot.channels.line import LineChannel
 from bot.channels.telegram import TelegramChannel
@@ -25,6 +25,7 @@ from bot.engine.events import Inbound, Kind
 from bot.engine.outbox_writer import enqueue
 from bot.engine.replies import Recipient, Reply
 from bot.scheduling.dispatcher import MAX_ATTEMPTS, OutboxDispatcher
+from handlers import admin
 from tests.fakes.line_api import LineApiFake
 from tests.fakes.server import LocalServer, Swappable
 from tests.fakes.telegram_api import FakeTelegram

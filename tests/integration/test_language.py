@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot import admin
 from bot.i18n import SHIPPED_LOCALES, display_name, translator
+from handlers import admin
 from tests.harness import Harness
 
 

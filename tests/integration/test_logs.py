@@ -8,9 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot import admin
 from bot.logs import MASK, formatter
-from handlers import retention
+from handlers import admin, retention
 from tests.e2e.world import LINE_SECRET, LINE_TOKEN, TG_SECRET, TG_TOKEN, World
 from tests.fakes.line_api import LineApiFake, line_event_text, signed_body
 from tests.fakes.telegram_api import FakeTelegram

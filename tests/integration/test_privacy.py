@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bot import admin
 from bot.cli import app as cli_app
 from bot.db.models import (
     Answer,
@@ -25,6 +24,7 @@ from bot.db.models import (
 )
 from bot.engine.context import Context
 from bot.engine.replies import Recipient, Reply
+from handlers import admin
 from tests.e2e.world import World
 from tests.fakes.line_api import LineApiFake
 from tests.fakes.telegram_api import FakeTelegram

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot import admin
-from bot.digest_render import render_csv, render_json, render_text
 from bot.engine.events import Kind
 from bot.i18n import translator
+from handlers import admin
+from handlers.digest.render import render_csv, render_json, render_text
 from tests.harness import Harness
 
 ANSWERS = {

@@ -6,11 +6,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.db.models import Counselor, Student
-from bot.digest import Digest, build_digest
 from bot.engine.core import Engine
 from bot.engine.outbox_writer import enqueue
-from bot.export import student_export
+from bot.i18n import translator
 from handlers import counselor as counselor_handlers
+from handlers.digest.build import Digest, build_digest
+from handlers.digest.render import render_text
+from handlers.export import student_export
 from handlers.privacy import forget_student
 
 
@@ -132,6 +134,12 @@ async def digest(
         )
         await uow.commit()
         return built
+
+
+async def digest_text(engine: Engine, *, counselor_id: int) -> str:
+    """The whole digest as text in the counselor's language (the demo prints it)."""
+    built = await digest(engine, counselor_id=counselor_id, since=None)
+    return "\n".join(render_text(built, translator(built.locale), max_len=1_000_000))
 
 
 async def export_student(

@@ -1,4 +1,4 @@
-"""The counselor's digest, built as data; bot/digest_render.py turns it into text, CSV, JSON."""
+"""The counselor's digest, built as data; render.py turns it into text, CSV, JSON."""
 
 from __future__ import annotations
 

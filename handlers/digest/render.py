@@ -8,9 +8,9 @@ import io
 import json
 from typing import Any
 
-from bot.digest import Digest
 from bot.i18n import N_, Translator
 from bot.text import split_text
+from handlers.digest.build import Digest
 
 FLAG_LABELS = {
     "urgent": N_("URGENT: may be in danger"),
