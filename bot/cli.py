@@ -62,6 +62,22 @@ def _with_engine(work: Callable[[Any], Awaitable[T]]) -> T:
         raise typer.Exit(1) from None
 
 
+def _table(rows: list[tuple[str, ...]]) -> str:
+    """Columns padded to their widest cell (East Asian wide characters count twice)."""
+    from unicodedata import east_asian_width
+
+    def width(cell: str) -> int:
+        return sum(2 if east_asian_width(c) in "WF" else 1 for c in cell)
+
+    widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(
+            cell + " " * (w - width(cell)) for cell, w in zip(row, widths, strict=True)
+        ).rstrip()
+        for row in rows
+    )
+
+
 def _out(data: Any, as_json: bool, text: str) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
 
@@ -114,8 +130,12 @@ def invite(
 def students(counselor: CounselorOpt, as_json: JsonFlag = False) -> None:
     """List a counselor's students."""
     rows = _with_engine(lambda e: admin.list_students(e, counselor_id=counselor))
-    text = "\n".join(f"#{r['id']}\t{r['name']}\t{r['locale']}\t{r['status']}" for r in rows)
-    _out(rows, as_json, text or "no students yet")
+    table: list[tuple[str, ...]] = [("id", "name", "language", "status", "last answer", "flags")]
+    table += [
+        (f"#{r.id}", r.name, r.locale, r.status_text, r.last_answer_text, r.flags_text or "–")
+        for r in rows
+    ]
+    _out([r.as_json() for r in rows], as_json, _table(table) if rows else "no students yet")
 
 
 @app.command()
@@ -138,9 +158,12 @@ def digest(
     counselor: CounselorOpt,
     since: Annotated[str, typer.Option(help="7d, 12h, 2w or a date; default: last digest")] = "",
     fmt: Annotated[str, typer.Option("--format", help="text, csv or json")] = "text",
+    mark_read: Annotated[
+        bool, typer.Option("--mark-read", help="Count it as the counselor's digest.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Print what the counselor's students wrote."""
+    """Print what the counselor's students wrote (never marks it read unless asked)."""
     from datetime import UTC, datetime
 
     fmt = "json" if as_json else fmt
@@ -151,7 +174,9 @@ def digest(
     if since and start is None:
         typer.echo("furikaeri: --since takes 7d, 12h, 2w or a date like 2026-04-01", err=True)
         raise typer.Exit(2)
-    built = _with_engine(lambda e: admin.digest(e, counselor_id=counselor, since=start))
+    built = _with_engine(
+        lambda e: admin.digest(e, counselor_id=counselor, since=start, mark_read=mark_read)
+    )
     if fmt == "csv":
         sys.stdout.write(render_csv(built))
     elif fmt == "json":

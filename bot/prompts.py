@@ -38,6 +38,7 @@ RESERVED_FILES = frozenset({TOPICS_FILE, SCHEDULE_FILE, SAFETY_FILE})
 MAX_TOPIC_LABEL = 20  # LINE quick-reply label limit
 MAX_SCALE_LABEL = 20
 MAX_QUESTION_ID = 64  # answers.question_id column
+MAX_DIGEST_LABEL = 40  # a question's or a set's short name in the counselor's digest
 
 Kind = Literal["topics", "text", "scale", "yesno"]
 
@@ -155,8 +156,14 @@ class Question(_Frozen):
     id: str
     text: Text
     kind: Kind
+    label: Text | None = None  # short name in the counselor's digest; else the text
     low: Text | None = None  # label for 1 on a scale question
     high: Text | None = None  # label for 5 on a scale question
+
+    @property
+    def short(self) -> str:
+        """The msgid the digest shows for this question."""
+        return self.label or self.text
 
 
 class Step(_Frozen):
@@ -183,6 +190,7 @@ class QuestionSet(_Frozen):
     """A set of questions sent one per message, with a line before and after."""
 
     id: str
+    label: Text | None = None  # short name in the counselor's digest; else the id
     intro: Text
     outro: Text
     steps: list[Step] = Field(min_length=1)
@@ -386,6 +394,7 @@ def _check_set(question_set: QuestionSet, path: Path) -> None:
     file = _show(path)
     if question_set.id != path.stem:
         raise PromptError(file, "id", f"must equal the file name {path.stem!r}")
+    _check_digest_label(file, "label", question_set.label)
     step_ids: set[str] = set()
     for step_index, step in enumerate(question_set.steps):
         where = f"steps.{step_index}"
@@ -412,6 +421,7 @@ def _check_set(question_set: QuestionSet, path: Path) -> None:
                 raise PromptError(file, f"{at}.id", f"longer than {MAX_QUESTION_ID} characters")
             if question.id in pool_ids:
                 raise PromptError(file, f"{at}.id", f"{question.id!r} appears twice")
+            _check_digest_label(file, f"{at}.label", question.label)
             pool_ids.add(question.id)
             for label in ("low", "high"):
                 value = getattr(question, label)
@@ -423,6 +433,11 @@ def _check_set(question_set: QuestionSet, path: Path) -> None:
                     raise PromptError(
                         file, f"{at}.{label}", f"longer than {MAX_SCALE_LABEL} characters"
                     )
+
+
+def _check_digest_label(file: str, field: str, label: str | None) -> None:
+    if label is not None and len(label) > MAX_DIGEST_LABEL:
+        raise PromptError(file, field, f"longer than {MAX_DIGEST_LABEL} characters")
 
 
 def _questions_with_paths(question_set: QuestionSet) -> Iterable[tuple[str, Question]]:

@@ -77,6 +77,8 @@ def _walk(node: Node, *, owner: str, section: str) -> Iterator[Message]:
 def _comment(owner: str, key: str) -> str:
     if key == "text":
         return owner
+    if key == "label" and not owner.startswith(("topic ", "contact ")):
+        return f"{owner}: short name in the counselor's digest, at most 40 characters"
     return f"{owner}: {_HINTS.get(key, key)}"
 
 

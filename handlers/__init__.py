@@ -12,6 +12,7 @@ from bot.engine.context import Context
 from bot.engine.events import Inbound, Kind
 from bot.engine.replies import Reply
 from handlers import common, counselor, onboarding, privacy, reflection, safety, student
+from handlers.digest import chat as digest_chat
 
 Handler = Callable[[Inbound, Context], Awaitable[list[Reply]]]
 
@@ -20,11 +21,12 @@ COUNSELOR_COMMANDS: dict[str, Handler] = {
     "help": counselor.help_,
     "invite": counselor.invite,
     "session": counselor.session,
-    "digest": counselor.digest,
+    "digest": digest_chat.digest,
     "students": counselor.students,
 }
 COUNSELOR_CHOICES: dict[str, Handler] = {
     "ses": counselor.session_choice,
+    "dig": digest_chat.digest_choice,
 }
 
 STUDENT_COMMANDS: dict[str, Handler] = {

@@ -12,6 +12,7 @@ from bot.i18n import translator
 from handlers import counselor as counselor_handlers
 from handlers.digest.build import Digest, build_digest
 from handlers.digest.render import render_text
+from handlers.digest.roster import StudentRow, student_rows
 from handlers.export import student_export
 from handlers.privacy import forget_student
 
@@ -72,21 +73,13 @@ async def create_invite(engine: Engine, *, counselor_id: int, label: str) -> str
         return code
 
 
-async def list_students(engine: Engine, *, counselor_id: int) -> list[dict[str, Any]]:
+async def list_students(engine: Engine, *, counselor_id: int) -> list[StudentRow]:
+    """The counselor's students: language, status, last answer, open flags."""
     async with engine.db.uow() as uow:
         counselor = await _counselor(uow, counselor_id)
         ctx = engine.context(uow)
         ctx.counselor, ctx.locale = counselor, counselor.locale
-        return [
-            {
-                "id": s.id,
-                "name": s.label,
-                "locale": s.locale,
-                "consent": s.consent,
-                "status": counselor_handlers.status_label(ctx, s),
-            }
-            for s in await uow.students.list_for_counselor(counselor_id)
-        ]
+        return await student_rows(ctx, counselor)
 
 
 async def log_session(
@@ -116,7 +109,7 @@ async def log_session(
 
 
 async def digest(
-    engine: Engine, *, counselor_id: int, since: datetime | None, mark_read: bool = True
+    engine: Engine, *, counselor_id: int, since: datetime | None, mark_read: bool = False
 ) -> Digest:
     async with engine.db.uow() as uow:
         counselor = await _counselor(uow, counselor_id)

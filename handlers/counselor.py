@@ -8,10 +8,11 @@ from bot.db.models import Student
 from bot.engine.context import Context
 from bot.engine.events import Inbound
 from bot.engine.replies import Button, Reply
+from bot.text import split_text
 from handlers import followups
 from handlers.common import counselor_help
-from handlers.digest.build import build_digest, parse_since
-from handlers.digest.render import render_text
+from handlers.digest.render import CHAT_MESSAGE
+from handlers.digest.roster import chat_lines, student_rows
 
 MAX_STUDENT_BUTTONS = 12
 
@@ -56,33 +57,14 @@ async def invite(event: Inbound, ctx: Context) -> list[Reply]:
 
 
 async def students(event: Inbound, ctx: Context) -> list[Reply]:
-    """List this counselor's students and their status."""
+    """List this counselor's students: language, status, last answer, open flags."""
     assert ctx.counselor is not None
     t = ctx.t
-    rows = await ctx.uow.students.list_for_counselor(ctx.counselor.id)
+    rows = await student_rows(ctx, ctx.counselor)
     if not rows:
         return [Reply(text=t._("You have no students yet. Create an invite with /invite NAME."))]
-    lines = [t._("Your students:")]
-    for student in rows:
-        lines.append(f"#{student.id} {_name(student)} – {status_label(ctx, student)}")
-    return [Reply(text="\n".join(lines))]
-
-
-def status_label(ctx: Context, student: Student) -> str:
-    t = ctx.t
-    if student.consent == "pending":
-        return t._("waiting for consent")
-    if student.consent == "declined":
-        return t._("declined")
-    if student.consent == "withdrawn":
-        return t._("withdrew consent")
-    if not student.reachable:
-        return t._("unreachable (blocked the bot)")
-    if student.status == "stopped":
-        return t._("stopped")
-    if student.paused_until is not None and student.paused_until > ctx.now:
-        return t._("paused")
-    return t._("active")
+    text = "\n".join([t._("Your students:"), *chat_lines(t, rows)])
+    return [Reply(text=chunk) for chunk in split_text(text, CHAT_MESSAGE)]
 
 
 async def log_session(ctx: Context, student: Student, topics: list[str]) -> list[Reply]:
@@ -195,21 +177,3 @@ def _topic_picker(ctx: Context, chosen: list[str]) -> Reply:
         buttons=tuple(buttons),
         columns=2,
     )
-
-
-async def digest(event: Inbound, ctx: Context) -> list[Reply]:
-    """What the counselor's students wrote since the last digest (or /digest 7d)."""
-    assert ctx.counselor is not None
-    since = parse_since(event.args.strip(), now=ctx.now) if event.args.strip() else None
-    if event.args.strip() and since is None:
-        return [Reply(text=ctx.t._("Use /digest, /digest 7d or /digest 2026-04-01."))]
-    built = await build_digest(ctx, ctx.counselor, since=since)
-    ctx.counselor.last_digest_at = ctx.now
-    await ctx.uow.audit.record(
-        at=ctx.now,
-        actor=ctx.actor,
-        action="digest.viewed",
-        students=[s.id for s in built.students],
-        via="chat",
-    )
-    return [Reply(text=chunk) for chunk in render_text(built, ctx.t, max_len=3500)]

@@ -1,0 +1,157 @@
+"""The reads behind a counselor's digest and student list: a fixed number of queries,
+whatever the number of students, returning plain rows (no ORM objects to build per answer).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Answer, CounselingSession, Run, Student
+from bot.db.types import UTCDateTime
+
+
+class AnswerRow(NamedTuple):
+    id: int
+    run_id: int
+    student_id: int
+    question_id: str
+    text: str | None
+    choice: str | None
+    scale: int | None
+    skipped: bool
+    urgent: bool
+    edited_at: datetime | None
+    created_at: datetime
+
+
+class RunRow(NamedTuple):
+    id: int
+    student_id: int
+    set_id: str
+    questions: list[str]
+    step: int
+    state: str
+    asked_at: datetime | None
+    finished_at: datetime | None
+
+
+class SessionRow(NamedTuple):
+    student_id: int
+    held_at: datetime
+    topics: list[str]
+
+
+class ScaleRow(NamedTuple):
+    student_id: int
+    question_id: str
+    scale: int
+    created_at: datetime
+
+
+def _of(counselor_id: int, student_id: int | None) -> Any:
+    """The students a read covers: all of this counselor's, or one of them."""
+    query = select(Student.id).where(Student.counselor_id == counselor_id)
+    if student_id is not None:
+        query = query.where(Student.id == student_id)
+    return query.scalar_subquery()
+
+
+class DigestReads:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def answers(
+        self, counselor_id: int, since: datetime, *, student_id: int | None = None
+    ) -> list[AnswerRow]:
+        """Visible answers given after `since`, oldest first."""
+        query = (
+            select(
+                Answer.id,
+                Answer.run_id,
+                Answer.student_id,
+                Answer.question_id,
+                Answer.text,
+                Answer.choice,
+                Answer.scale,
+                Answer.skipped,
+                Answer.urgent,
+                Answer.edited_at,
+                Answer.created_at,
+            )
+            .where(
+                Answer.student_id.in_(_of(counselor_id, student_id)),
+                Answer.created_at > since,
+                Answer.hidden.is_(False),
+            )
+            .order_by(Answer.created_at, Answer.id)
+        )
+        make = AnswerRow._make
+        return [make(row) for row in (await self.s.execute(query)).all()]
+
+    async def runs(
+        self, counselor_id: int, since: datetime, *, student_id: int | None = None
+    ) -> list[RunRow]:
+        """Question sets asked, answered or closed after `since`, or still open."""
+        query = (
+            select(
+                Run.id,
+                Run.student_id,
+                Run.set_id,
+                Run.questions,
+                Run.step,
+                Run.state,
+                Run.asked_at,
+                Run.finished_at,
+            )
+            .where(
+                Run.student_id.in_(_of(counselor_id, student_id)),
+                Run.state != "scheduled",
+                or_(Run.asked_at > since, Run.finished_at > since, Run.state == "active"),
+            )
+            .order_by(Run.id)
+        )
+        make = RunRow._make
+        return [make(row) for row in (await self.s.execute(query)).all()]
+
+    async def sessions(
+        self, counselor_id: int, since: datetime, *, student_id: int | None = None
+    ) -> list[SessionRow]:
+        query = (
+            select(
+                CounselingSession.student_id, CounselingSession.held_at, CounselingSession.topics
+            )
+            .where(
+                CounselingSession.student_id.in_(_of(counselor_id, student_id)),
+                CounselingSession.held_at > since,
+            )
+            .order_by(CounselingSession.held_at)
+        )
+        make = SessionRow._make
+        return [make(row) for row in (await self.s.execute(query)).all()]
+
+    async def scales(self, counselor_id: int, *, student_id: int | None = None) -> list[ScaleRow]:
+        """Every visible 1–5 answer (for trends, which reach back before the window)."""
+        query = (
+            select(Answer.student_id, Answer.question_id, Answer.scale, Answer.created_at)
+            .where(
+                Answer.student_id.in_(_of(counselor_id, student_id)),
+                Answer.scale.is_not(None),
+                Answer.hidden.is_(False),
+            )
+            .order_by(Answer.created_at, Answer.id)
+        )
+        make = ScaleRow._make
+        return [make(row) for row in (await self.s.execute(query)).all()]
+
+    async def last_answers(self, counselor_id: int) -> dict[int, datetime]:
+        """When each student last answered (skips count: the student was there)."""
+        query = (
+            select(Answer.student_id, func.max(Answer.created_at, type_=UTCDateTime()))
+            .where(Answer.student_id.in_(_of(counselor_id, None)), Answer.hidden.is_(False))
+            .group_by(Answer.student_id)
+        )
+        return {student_id: at for student_id, at in (await self.s.execute(query)).all()}
