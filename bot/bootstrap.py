@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from apscheduler.executors.asyncio import AsyncIOExecutor
@@ -23,8 +24,11 @@ from bot.i18n import SHIPPED_LOCALES
 from bot.prompts import PromptBook, load_prompts
 from bot.scheduling.dispatcher import OutboxDispatcher
 from bot.scheduling.jobs import register_jobs
+from handlers import alerts
 
 log = logging.getLogger(__name__)
+
+STOP_SENDING_SECONDS = 4.0  # at shutdown, replies of the last events may go out this long
 
 
 class _FinishingExecutor(AsyncIOExecutor):
@@ -70,6 +74,11 @@ def build(
         links["telegram"] = f"https://t.me/{settings.telegram_bot_username}?start={{code}}"
     dispatcher = OutboxDispatcher(db=db, channels=channels, clock=clock)
     engine.sender = dispatcher
+
+    async def alert_unreachable(student_id: int) -> int:
+        return await engine.run_job(partial(alerts.found_unreachable, student_id=student_id))
+
+    dispatcher.on_unreachable = alert_unreachable
     return App(
         settings=settings, db=db, engine=engine, dispatcher=dispatcher, channels=dict(channels)
     )
@@ -123,10 +132,14 @@ async def start(app: App, *, migrate: bool = True, with_scheduler: bool = True) 
 
 
 async def stop(app: App) -> None:
-    """Stop taking updates, finish the ones in flight, flush sends, close everything."""
+    """Stop taking updates, finish the ones in flight, send for a few seconds more, close
+    everything. What is still queued then stays queued for the next start: a long queue
+    never holds the process (SIGTERM ends it within 10 s)."""
     for channel in app.channels.values():
         if hasattr(channel, "stop_receiving"):
             await channel.stop_receiving()
+    deadline = asyncio.get_running_loop().time() + STOP_SENDING_SECONDS
+    app.dispatcher.begin_stop()  # the running dispatch tick ends after its current round
     if app.scheduler is not None:
         app.scheduler.pause()  # no new ticks; the running ones finish
         if app.jobs is not None:
@@ -134,7 +147,8 @@ async def stop(app: App) -> None:
         app.scheduler.shutdown(wait=False)
         app.scheduler, app.jobs = None, None
     await app.engine.drain()
-    await app.dispatcher.tick()
+    app.dispatcher.resume()
+    await app.dispatcher.flush(max(0.5, deadline - asyncio.get_running_loop().time()))
     for channel in app.channels.values():
         if hasattr(channel, "stop"):
             await channel.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from bot.db.models import Student
@@ -93,14 +94,18 @@ async def log_session(ctx: Context, student: Student, topics: list[str]) -> list
 
 
 async def session(event: Inbound, ctx: Context) -> list[Reply]:
-    """/session [STUDENT_ID [topic,topic]]: log a session; without arguments, ask."""
+    """/session [STUDENT_ID [topic,topic]]: log a session; what is missing is asked for."""
     assert ctx.counselor is not None and ctx.account is not None
     args = event.args.split()
     if args:
         student = await _own_student(ctx, args[0].lstrip("#"))
         if student is None:
             return [Reply(text=ctx.t._("You have no student with that number. See /students."))]
-        topics = _parse_topics(ctx, args[1] if len(args) > 1 else "")
+        if len(args) == 1:  # the topics are asked for, never guessed
+            data = {"student_id": student.id, "topics": []}
+            await ctx.uow.states.set(ctx.account.id, "session", data, ctx.now)
+            return [_topic_picker(ctx, student, [])]
+        topics = _parse_topics(ctx, args[1])
         if topics is None:
             return [
                 Reply(
@@ -120,8 +125,15 @@ async def session(event: Inbound, ctx: Context) -> list[Reply]:
         return [
             Reply(text=ctx.t._("You have no students yet. Create an invite with /invite NAME."))
         ]
-    buttons = tuple(Button(_name(s)[:20], f"ses:s:{s.id}") for s in rows[-MAX_STUDENT_BUTTONS:])
-    return [Reply(text=ctx.t._("Which student was the session with?"), buttons=buttons, columns=2)]
+    await ctx.uow.states.clear(ctx.account.id)
+    buttons = [
+        Button(_name(s)[:20], f"ses:s:{s.id}", keep=True) for s in rows[-MAX_STUDENT_BUTTONS:]
+    ]
+    buttons.append(_cancel(ctx))
+    text = ctx.t._("Which student was the session with?")
+    if len(rows) > MAX_STUDENT_BUTTONS:
+        text += "\n" + ctx.t._("Not listed? Send /session NUMBER (see /students).")
+    return [Reply(text=text, buttons=tuple(buttons), columns=2)]
 
 
 async def _own_student(ctx: Context, raw_id: str) -> Student | None:
@@ -138,42 +150,66 @@ def _parse_topics(ctx: Context, raw: str) -> list[str] | None:
 
 
 async def session_choice(event: Inbound, ctx: Context) -> list[Reply]:
-    """Buttons of /session: pick the student, toggle topics, then done."""
+    """Buttons of /session: pick the student, toggle topics, Done or Cancel; every step
+    edits the one picker message in place."""
     assert ctx.counselor is not None and ctx.account is not None
     parts = event.data.split(":")
     state = await ctx.uow.states.get(ctx.account.id)
     data = dict(state.data) if state is not None and state.name == "session" else {}
+    here = event.message_id  # the picker message: edited, not repeated
+    if parts[1:] == ["x"]:
+        await ctx.uow.states.clear(ctx.account.id)
+        return [Reply(text=ctx.t._("Cancelled. No session was logged."), replaces=here)]
     if parts[1] == "s" and len(parts) == 3:
-        student = await _own_student(ctx, parts[2])
-        if student is None:
+        picked = await _own_student(ctx, parts[2])
+        if picked is None:
             return [Reply(text=ctx.t._("You have no student with that number. See /students."))]
-        data = {"student_id": student.id, "topics": []}
+        data = {"student_id": picked.id, "topics": []}
     elif parts[1] == "t" and len(parts) == 3 and data:
-        topics = list(data["topics"])
-        topics.remove(parts[2]) if parts[2] in topics else topics.append(parts[2])
+        if parts[2] not in {t.id for t in ctx.prompts.topics}:
+            return []
+        topics = set(data["topics"]) ^ {parts[2]}  # a tap ticks, a second tap unticks
         data["topics"] = [t.id for t in ctx.prompts.topics if t.id in topics]
     elif parts[1] == "done" and data:
         await ctx.uow.states.clear(ctx.account.id)
         student = await _own_student(ctx, str(data["student_id"]))
         if student is None:
             return []
-        return await log_session(ctx, student, data["topics"])
+        replies = await log_session(ctx, student, data["topics"])
+        replies[-1] = dataclasses.replace(replies[-1], replaces=here)
+        return replies
     else:
         return [Reply(text=ctx.t._("That choice is no longer open. Start again with /session."))]
+    student = await _own_student(ctx, str(data["student_id"]))
+    if student is None:
+        return []
     await ctx.uow.states.set(ctx.account.id, "session", data, ctx.now)
-    return [_topic_picker(ctx, data["topics"])]
+    return [dataclasses.replace(_topic_picker(ctx, student, data["topics"]), replaces=here)]
 
 
-def _topic_picker(ctx: Context, chosen: list[str]) -> Reply:
+def _cancel(ctx: Context) -> Button:
+    # TRANSLATORS: button label, at most 20 characters
+    return Button(ctx.t._("Cancel"), "ses:x", keep=True)
+
+
+def _topic_picker(ctx: Context, student: Student, chosen: list[str]) -> Reply:
+    """The topics to tick (✓), then Done; Cancel logs nothing."""
     t = ctx.t
     buttons = [
-        Button(("✓ " if topic.id in chosen else "") + t._(topic.label), f"ses:t:{topic.id}")
+        Button(
+            ("✓ " if topic.id in chosen else "") + t._(topic.label), f"ses:t:{topic.id}", keep=True
+        )
         for topic in ctx.prompts.topics
     ]
     # TRANSLATORS: button label, at most 20 characters
-    buttons.append(Button(t._("Done"), "ses:done"))
-    return Reply(
-        text=t._("Which topics did you cover? Tap to select, then Done."),
-        buttons=tuple(buttons),
-        columns=2,
+    buttons.append(Button(t._("Done"), "ses:done", keep=True))
+    buttons.append(_cancel(ctx))
+    names = ", ".join(t._(ctx.prompts.topic(tid).label) for tid in chosen) or t._("none yet")
+    text = "\n".join(
+        [
+            t._("Session with {name}.", name=_name(student)),
+            t._("Which topics did you cover? Tap to select, then Done."),
+            t._("Selected: {topics}", topics=names),
+        ]
     )
+    return Reply(text=text, buttons=tuple(buttons), columns=2)

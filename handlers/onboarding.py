@@ -6,6 +6,7 @@ import logging
 import re
 from datetime import timedelta
 
+from bot.codes import looks_like_code
 from bot.engine.context import Context
 from bot.engine.events import Inbound, Kind
 from bot.engine.replies import Button, Reply
@@ -15,7 +16,7 @@ from handlers.common import counselor_help, how_to_join, language_picker
 
 log = logging.getLogger(__name__)
 
-CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+LEGACY_CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # codes issued before short ones
 
 
 async def stranger(event: Inbound, ctx: Context) -> list[Reply]:
@@ -23,8 +24,10 @@ async def stranger(event: Inbound, ctx: Context) -> list[Reply]:
     ctx.locale = negotiate(event.locale_hint) or ctx.settings.default_locale
     code = ""
     if event.kind is Kind.COMMAND and event.command == "start":
-        code = event.args.split(" ", 1)[0]
-    elif event.kind is Kind.TEXT and CODE_SHAPE.match(event.text.strip()):
+        code = event.args.strip()  # "K7QMZ-3XHPW", or typed "k7qmz 3xhpw"
+    elif event.kind is Kind.TEXT and (
+        looks_like_code(event.text) or LEGACY_CODE_SHAPE.match(event.text.strip())
+    ):
         code = event.text.strip()
     if event.kind is Kind.UNFOLLOW:
         return []

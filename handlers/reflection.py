@@ -7,7 +7,8 @@ from bot.engine.context import Context
 from bot.engine.events import Inbound
 from bot.engine.replies import Button, Recipient, Reply
 from bot.safety import is_urgent
-from handlers import safety
+from handlers import alerts, safety
+from handlers.yes import means_yes
 
 
 def _to(ctx: Context, student: Student) -> Recipient | None:
@@ -135,7 +136,12 @@ async def answer_text_message(event: Inbound, ctx: Context) -> list[Reply]:
     if not event.text.strip():
         return [Reply(text=ctx.t._("That message was empty. Please write your answer, or /skip."))]
     urgent = is_urgent(event.text, ctx.prompts.safety.phrases)
-    replies = await _record(ctx, run, event, text=event.text, urgent=urgent)
+    step = ctx.prompts.step_of(run.questions[run.step])
+    # A typed yes to a yes/no question counts as pressing Yes; the words stay as written.
+    typed_yes = step.kind == "yesno" and means_yes(event.text)
+    replies = await _record(
+        ctx, run, event, text=event.text, choice="yes" if typed_yes else None, urgent=urgent
+    )
     if urgent:
         replies = [*safety.help_replies(ctx), *await safety.alert_counselor(ctx), *replies]
     return replies
@@ -185,10 +191,14 @@ async def _record(
     urgent: bool = False,
 ) -> list[Reply]:
     assert ctx.student is not None
+    question_id = run.questions[run.step]
+    alert: list[Reply] = []
+    if choice == "yes" and ctx.prompts.step_of(question_id).flag == alerts.WANTS_TO_TALK:
+        alert = await alerts.wants_to_talk(ctx, ctx.student)
     await ctx.uow.answers.add(
         run_id=run.id,
         student_id=ctx.student.id,
-        question_id=run.questions[run.step],
+        question_id=question_id,
         text=text,
         choice=choice,
         scale=scale,
@@ -200,10 +210,10 @@ async def _record(
     )
     run.step += 1
     if run.step < len(run.questions):
-        return await ask(ctx, run, ctx.student)
+        return [*alert, *await ask(ctx, run, ctx.student)]
     run.state, run.finished_at = "done", ctx.now
     outro = ctx.t._(ctx.prompts.sets[run.set_id].outro)
-    return [Reply(text=outro, extra={"run_id": run.id})]
+    return [*alert, Reply(text=outro, extra={"run_id": run.id})]
 
 
 async def edit(event: Inbound, ctx: Context) -> list[Reply]:

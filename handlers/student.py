@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from bot.engine.context import Context
 from bot.engine.events import Inbound
 from bot.engine.replies import Button, Reply
-from handlers import followups
+from handlers import alerts, followups
 from handlers.common import student_help
 
 COMMON_ZONES = (
@@ -80,15 +80,18 @@ async def resume(event: Inbound, ctx: Context) -> list[Reply]:
 async def stop(event: Inbound, ctx: Context) -> list[Reply]:
     """Stop all messages until the student sends /start or /resume."""
     assert ctx.student is not None
+    already = ctx.student.status == "stopped"
     ctx.student.status = "stopped"
     await ctx.uow.outbox.cancel_for_student(ctx.student.id, "stopped")
+    alert = [] if already else await alerts.stopped(ctx, ctx.student)
     return [
+        *alert,
         Reply(
             text=ctx.t._(
                 "I will not send you any more messages. Your answers are kept for your counselor "
                 "until you delete them (/forget). Send /start to begin again."
             )
-        )
+        ),
     ]
 
 
@@ -129,9 +132,10 @@ async def timezone(event: Inbound, ctx: Context) -> list[Reply]:
 async def unfollow(event: Inbound, ctx: Context) -> list[Reply]:
     """The student blocked the bot: stop sending."""
     assert ctx.student is not None
+    was_reachable = ctx.student.reachable
     ctx.student.reachable = False
     await ctx.uow.outbox.cancel_for_student(ctx.student.id, "unreachable")
-    return []
+    return await alerts.unreachable(ctx, ctx.student) if was_reachable else []
 
 
 async def follow(event: Inbound, ctx: Context) -> list[Reply]:

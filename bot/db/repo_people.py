@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.codes import new_code, normalize
 from bot.db.models import ChannelAccount, Code, Counselor, Student
 
 
@@ -128,11 +128,12 @@ class Codes:
     async def create(
         self, *, kind: str, counselor_id: int, label: str, now: datetime, ttl: timedelta
     ) -> str:
-        """Make a 128-bit random code; only its hash is stored. Returns the code itself."""
-        code = secrets.token_urlsafe(16)
+        """Make a short random code (bot/codes.py); only its hash is stored. Returns the
+        code itself, grouped for reading."""
+        code = new_code()
         self.s.add(
             Code(
-                code_hash=hash_code(code),
+                code_hash=hash_code(normalize(code)),
                 kind=kind,
                 counselor_id=counselor_id,
                 label=label,
@@ -147,9 +148,11 @@ class Codes:
         """Use a valid code once: a second use, an expired or unknown code gives None."""
         if not code or len(code) > 64:
             return None
+        # Codes made before they were short were stored exactly as issued.
+        hashes = {hash_code(normalize(code)), hash_code(code)}
         row = await self.s.scalar(
             update(Code)
-            .where(Code.code_hash == hash_code(code), Code.used_at.is_(None), Code.expires_at > now)
+            .where(Code.code_hash.in_(hashes), Code.used_at.is_(None), Code.expires_at > now)
             .values(used_at=now)
             .returning(Code)
         )
