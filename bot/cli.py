@@ -115,6 +115,56 @@ def counselor_add(
     )
 
 
+@counselor_app.command("list")
+def counselor_list(as_json: JsonFlag = False) -> None:
+    """List the counselors: id, name, language, linked chat apps, students."""
+    rows = _with_engine(admin.list_counselors)
+    table: list[tuple[str, ...]] = [("id", "name", "language", "linked", "students", "status")]
+    for r in rows:
+        status = "removed" if r["removed_at"] else ("admin" if r["admin"] else "")
+        linked = ", ".join(r["linked"]) or "not linked"
+        table.append((str(r["id"]), r["name"], r["locale"], linked, str(r["students"]), status))
+    _out(rows, as_json, _table(table) if rows else "no counselors yet")
+
+
+@counselor_app.command("relink")
+def counselor_relink(counselor_id: int, as_json: JsonFlag = False) -> None:
+    """Unlink a counselor's chat account (e.g. a lost phone) and print a new link code."""
+    code = _with_engine(lambda e: admin.relink_counselor(e, counselor_id=counselor_id))
+    _out(
+        {"id": counselor_id, "link_code": code},
+        as_json,
+        f"link code: {code}\nThe old chat account is unlinked. "
+        f"Send '/start {code}' to the bot from the counselor's new account.",
+    )
+
+
+@counselor_app.command("remove")
+def counselor_remove(
+    counselor_id: int,
+    hand_over_to: Annotated[
+        int | None, typer.Option("--hand-over-to", help="Give their students to this counselor.")
+    ] = None,
+    keep_students: Annotated[
+        bool, typer.Option("--keep-students", help="Keep the students with this counselor.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Unlink a counselor and revoke their codes; their students are kept or handed over."""
+    if (hand_over_to is None) == (not keep_students):
+        typer.echo("furikaeri: choose --keep-students or --hand-over-to ID", err=True)
+        raise typer.Exit(2)
+    result = _with_engine(
+        lambda e: admin.remove_counselor(e, counselor_id=counselor_id, hand_over_to=hand_over_to)
+    )
+    kept = (
+        f"{result['students_handed_over']} student(s) handed over to counselor {hand_over_to}"
+        if hand_over_to is not None
+        else "their students are kept (furikaeri digest --counselor still reads them)"
+    )
+    _out(result, as_json, f"counselor {counselor_id} removed; {kept}")
+
+
 @app.command()
 def invite(
     counselor: CounselorOpt,

@@ -29,6 +29,8 @@ COUNSELOR_COMMANDS: tuple[tuple[str, str], ...] = (
     ("digest", N_("What your students wrote")),
     ("invite", N_("Create an invite code for a student")),
     ("students", N_("Your students and their status")),
+    ("language", N_("Change the language")),
+    ("timezone", N_("Set your time zone")),
     ("help", N_("Commands for counselors")),
 )
 

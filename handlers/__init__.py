@@ -11,7 +11,16 @@ from collections.abc import Awaitable, Callable
 from bot.engine.context import Context
 from bot.engine.events import Inbound, Kind
 from bot.engine.replies import Reply
-from handlers import common, counselor, onboarding, privacy, reflection, safety, student
+from handlers import (
+    common,
+    counselor,
+    counselor_settings,
+    onboarding,
+    privacy,
+    reflection,
+    safety,
+    student,
+)
 from handlers.digest import chat as digest_chat
 
 Handler = Callable[[Inbound, Context], Awaitable[list[Reply]]]
@@ -23,10 +32,14 @@ COUNSELOR_COMMANDS: dict[str, Handler] = {
     "session": counselor.session,
     "digest": digest_chat.digest,
     "students": counselor.students,
+    "language": counselor_settings.language,
+    "timezone": counselor_settings.timezone,
 }
 COUNSELOR_CHOICES: dict[str, Handler] = {
     "ses": counselor.session_choice,
     "dig": digest_chat.digest_choice,
+    "lang": counselor_settings.choose_language,
+    "tz": counselor_settings.timezone,
 }
 
 STUDENT_COMMANDS: dict[str, Handler] = {

@@ -50,7 +50,10 @@ def counselor_help(ctx: Context) -> Reply:
         t._("/invite NAME – create an invite code for a student"),
         t._("/session – log a session and send the reflection"),
         t._("/digest – what your students wrote since your last digest"),
+        t._("/digest NAME – one student's answers (/digest NAME 7d)"),
         t._("/students – your students and their status"),
+        t._("/language – the language I write to you in"),
+        t._("/timezone – your time zone (for the digest)"),
         t._("/help – this list"),
     ]
     return Reply(text="\n".join(lines))

@@ -111,12 +111,7 @@ async def timezone(event: Inbound, ctx: Context) -> list[Reply]:
                 columns=2,
             )
         ]
-    try:
-        ZoneInfo(name)
-        valid = name in available_timezones()
-    except (ZoneInfoNotFoundError, ValueError):
-        valid = False
-    if not valid:
+    if not known_zone(name):
         return [
             Reply(
                 text=ctx.t._(
@@ -127,6 +122,15 @@ async def timezone(event: Inbound, ctx: Context) -> list[Reply]:
         ]
     ctx.student.timezone = name
     return [Reply(text=ctx.t._("Your time zone is now {zone}.", zone=name))]
+
+
+def known_zone(name: str) -> bool:
+    """Whether `name` is an IANA time zone this system knows (Asia/Tokyo, UTC, ...)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return name in available_timezones()
 
 
 async def unfollow(event: Inbound, ctx: Context) -> list[Reply]:

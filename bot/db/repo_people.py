@@ -75,6 +75,20 @@ class Students:
     async def delete(self, student_id: int) -> None:
         await self.s.execute(delete(Student).where(Student.id == student_id))
 
+    async def hand_over(self, from_counselor: int, to_counselor: int) -> int:
+        """Move every student of one counselor to another; returns how many."""
+        result = await self.s.execute(
+            update(Student)
+            .where(Student.counselor_id == from_counselor)
+            .values(counselor_id=to_counselor)
+            .execution_options(synchronize_session="fetch")
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def count_by_counselor(self) -> dict[int, int]:
+        query = select(Student.counselor_id, func.count(Student.id)).group_by(Student.counselor_id)
+        return {cid: int(n) for cid, n in (await self.s.execute(query)).all()}
+
 
 class Accounts:
     def __init__(self, session: AsyncSession) -> None:
@@ -120,6 +134,13 @@ class Accounts:
     async def delete_of_student(self, student_id: int) -> None:
         await self.s.execute(delete(ChannelAccount).where(ChannelAccount.student_id == student_id))
 
+    async def delete_of_counselor(self, counselor_id: int) -> int:
+        """Unlink a counselor's chat accounts; returns how many."""
+        result = await self.s.execute(
+            delete(ChannelAccount).where(ChannelAccount.counselor_id == counselor_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
 
 class Codes:
     def __init__(self, session: AsyncSession) -> None:
@@ -161,6 +182,16 @@ class Codes:
     async def delete_expired_before(self, cutoff: datetime) -> int:
         """Forget codes that expired before the cutoff (used or not), with their labels."""
         result = await self.s.execute(delete(Code).where(Code.expires_at < cutoff))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def revoke_unused(self, counselor_id: int, *, now: datetime, kind: str | None) -> int:
+        """Make a counselor's unused codes (of one kind, or all) expire now."""
+        query = update(Code).where(
+            Code.counselor_id == counselor_id, Code.used_at.is_(None), Code.expires_at > now
+        )
+        if kind is not None:
+            query = query.where(Code.kind == kind)
+        result = await self.s.execute(query.values(expires_at=now, label=""))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def pending_count(self, counselor_id: int, now: datetime) -> int:

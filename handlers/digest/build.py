@@ -201,7 +201,7 @@ async def build_digest(
         since=start,
         until=ctx.now,
         students=shown,
-        everything=since is None and counselor.last_digest_at is None,
+        everything=start <= BEGINNING,
     )
 
 
