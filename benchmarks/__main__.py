@@ -16,6 +16,7 @@ from bot.i18n import set_strict
 
 SUITES = [
     "benchmarks.answers",
+    "benchmarks.digest",
 ]
 RESULTS = Path(__file__).with_name("results.json")
 

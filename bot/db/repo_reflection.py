@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -214,6 +214,11 @@ class Runs:
             )
         return ids
 
+    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert many runs in one statement (imports, benchmarks); ids are not returned."""
+        if rows:
+            await self.s.execute(insert(Run), list(rows))
+
     async def of_students(self, student_ids: Sequence[int]) -> list[Run]:
         query = select(Run).where(Run.student_id.in_(student_ids)).order_by(Run.id)
         return list((await self.s.scalars(query)).all())
@@ -228,6 +233,11 @@ class Answers:
         self.s.add(answer)
         await self.s.flush()
         return answer
+
+    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert many answers in one statement (imports, benchmarks)."""
+        if rows:
+            await self.s.execute(insert(Answer), list(rows))
 
     async def of_run(self, run_id: int) -> list[Answer]:
         query = select(Answer).where(Answer.run_id == run_id).order_by(Answer.id)

@@ -21,7 +21,8 @@ from bot.prompts import PromptBook
 
 FLAGS = ("urgent", "wants_to_talk", "unanswered", "paused", "stopped", "unreachable", "no_consent")
 ALERT_FLAGS = ("urgent", "wants_to_talk")  # students with these come first
-NEXT_STEP = "next_step"  # the step whose latest answer the summary line quotes
+NEXT_STEP = "next_step"
+WANTS_TO_TALK = "wants_to_talk"  # the step whose latest answer the summary line quotes
 TREND_POINTS = 6
 BEGINNING = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -210,15 +211,15 @@ class _Book:
 
     def __init__(self, prompts: PromptBook, t: Translator, zone: ZoneInfo) -> None:
         self.prompts, self.t, self.zone = prompts, t, zone
-        self._questions: dict[str, tuple[str, str, str | None, str]] = {}
+        self.questions_seen: dict[str, tuple[str, str, str | None, str]] = {}
         self._topics: dict[str, str] = {}
         self._sets: dict[str, str] = {}
         self.yes, self.no = t._("Yes"), t._("No")
 
     def question(self, question_id: str) -> tuple[str, str, str | None, str]:
         """(label, set id, flag, step id) of a question; a retired id shows as itself."""
-        found = self._questions.get(question_id)
-        if found is None:
+        found = self.questions_seen.get(question_id)
+        if found is None:  # once per question id
             try:
                 question = self.prompts.question(question_id)
                 step = self.prompts.step_of(question_id)
@@ -226,7 +227,7 @@ class _Book:
                 found = (self.t._(question.short), set_id, step.flag, step.id)
             except KeyError:
                 found = (question_id, question_id.split(".", 1)[0], None, "")
-            self._questions[question_id] = found
+            self.questions_seen[question_id] = found
         return found
 
     def set_title(self, set_id: str) -> str:
@@ -253,18 +254,18 @@ class _Book:
         except KeyError:
             return topic_id
 
-    def shown(self, row: AnswerRow) -> str:
+    def shown(self, text: str | None, choice: str | None, scale: int | None) -> str:
         """The answer as the counselor reads it: the text as written, else the choice."""
-        if row.text:
-            return row.text
-        if row.scale is not None:
-            return f"{row.scale}/5"
-        if row.choice == "yes":
+        if text:
+            return text
+        if scale is not None:
+            return f"{scale}/5"
+        if choice == "yes":
             return self.yes
-        if row.choice == "no":
+        if choice == "no":
             return self.no
-        if row.choice:
-            return self.topic_label(row.choice)
+        if choice:
+            return self.topic_label(choice)
         return ""
 
 
@@ -294,39 +295,50 @@ def _place_answers(
     zone = book.zone
     answered_runs: set[int] = set()
     talk: dict[int, str | None] = {}
-    for row in answers:
-        entry = entries.get(row.student_id)
+    known, questions = book.questions_seen, book.question
+    # The hot loop of the digest (one pass over every answer): plain locals, no lookups
+    # that could be done once.
+    for (
+        _,
+        run_id,
+        student_id,
+        question_id,
+        text,
+        choice,
+        scale,
+        skipped,
+        urgent,
+        edited,
+        at,
+    ) in answers:
+        entry = entries.get(student_id)
         if entry is None:
             continue
-        label, set_id, flag, step_id = book.question(row.question_id)
-        found = groups.get(row.run_id)
+        label, set_id, flag, step_id = known.get(question_id) or questions(question_id)
+        found = groups.get(run_id)
         if found is None:  # a set opened before the window and closed since: keep the answer
-            found = groups[row.run_id] = (entry, DigestRun(set_id, book.set_title(set_id), "done"))
+            found = groups[run_id] = (entry, DigestRun(set_id, book.set_title(set_id), "done"))
             entry.runs.append(found[1])
-        skipped = row.skipped
-        text = "" if skipped else book.shown(row)
+        if skipped:
+            shown = ""
+        elif not text:
+            shown = book.shown(text, choice, scale)
+        else:
+            shown = text
         found[1].answers.append(
             DigestAnswer(
-                row.created_at,
-                row.created_at.astimezone(zone),
-                row.question_id,
-                label,
-                text,
-                row.scale,
-                skipped,
-                row.urgent,
-                row.edited_at is not None,
+                at, at.astimezone(zone), question_id, label, shown, scale, skipped, urgent, edited
             )
         )
         entry.answer_count += 1
-        if row.urgent and "urgent" not in entry.flags:
+        if urgent and "urgent" not in entry.flags:
             entry.flags.append("urgent")
         if not skipped:
-            answered_runs.add(row.run_id)
+            answered_runs.add(run_id)
             if step_id == NEXT_STEP:
-                entry.next_step = text
-            if flag == "wants_to_talk":
-                talk[row.student_id] = row.choice
+                entry.next_step = shown
+            if flag == WANTS_TO_TALK:
+                talk[student_id] = choice
     for student_id, choice in talk.items():
         if choice == "yes":  # the latest answer counts: a later "no" lowers the flag
             entries[student_id].flags.append("wants_to_talk")
