@@ -41,7 +41,7 @@ async def seed(app: Any) -> int:
     per_student = ANSWERS // STUDENTS
     async with app.db.uow() as uow:
         counselor = await uow.counselors.add(
-            name="Sato", locale="en", timezone="Asia/Tokyo", is_admin=False, now=start
+            name="Sato", locale="ja", timezone="Asia/Tokyo", is_admin=False, now=start
         )
         ids = []
         for n in range(STUDENTS):
