@@ -123,12 +123,15 @@ async def start(app: App, *, migrate: bool = True, with_scheduler: bool = True) 
     if "telegram" in app.channels:
         await register_telegram_menus(app)
     await app.engine.process_pending()
-    await app.dispatcher.tick()
-    if with_scheduler:
-        app.jobs = _FinishingExecutor()
-        app.scheduler = AsyncIOScheduler(timezone="UTC", executors={"default": app.jobs})
-        register_jobs(app.scheduler, app)
-        app.scheduler.start()
+    if not with_scheduler:
+        await app.dispatcher.tick()
+        return
+    # What was left queued goes out from the dispatch tick, which runs at once: a long
+    # queue never holds up the start (nor, later, a stop).
+    app.jobs = _FinishingExecutor()
+    app.scheduler = AsyncIOScheduler(timezone="UTC", executors={"default": app.jobs})
+    register_jobs(app.scheduler, app)
+    app.scheduler.start()
 
 
 async def stop(app: App) -> None:

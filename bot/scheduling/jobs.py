@@ -38,7 +38,12 @@ def register_jobs(scheduler: AsyncIOScheduler, app: App) -> None:
         "max_instances": 1,
     }
     scheduler.add_job(
-        app.dispatcher.tick, "interval", seconds=DISPATCH_SECONDS, id="dispatch", **common
+        app.dispatcher.tick,
+        "interval",
+        seconds=DISPATCH_SECONDS,
+        id="dispatch",
+        next_run_time=now,
+        **common,
     )
     scheduler.add_job(
         run_followups,
