@@ -274,3 +274,35 @@ async def test_csv_neutralises_formulas_in_every_column_and_json_keeps_text_exac
     assert [a for a in kept if a] == dangerous[:3]
     assert data["students"][0]["name"] == name
     assert name in "\n".join(render_text(built, translator("en")))
+
+
+async def test_removing_a_counselor_unlinks_them_and_hands_the_students_over(
+    harness: Harness,
+) -> None:
+    sato = await harness.counselor("Sato")
+    tanaka = await harness.counselor("Tanaka")
+    student_id = await harness.student(sato, "s1", name="Linh")
+    result = await admin.remove_counselor(
+        harness.engine, counselor_id=sato.id, hand_over_to=tanaka.id
+    )
+    assert (result["unlinked_accounts"], result["students_handed_over"]) == (1, 1)
+    replies = await harness.say(sato.user, "/students")  # the old chat is a stranger now
+    assert "To join" in replies[0].text
+    listing = joined(await harness.say(tanaka.user, "/students"))
+    assert f"#{student_id} Linh" in listing
+    async with harness.engine.db.uow() as uow:
+        [entry] = [e for e in await uow.audit.entries() if e.action == "counselor.removed"]
+        assert entry.detail["students_handed_over"] == 1 and entry.detail["to"] == tanaka.id
+
+
+async def test_removing_a_counselor_can_keep_their_students_readable_from_the_cli(
+    harness: Harness,
+) -> None:
+    sato = await harness.counselor("Sato")
+    student_id = await harness.student(sato, "s1", name="Linh")
+    await harness.session(sato, student_id)
+    await harness.say("s1", "/skip")
+    await harness.say("s1", "kept for the record")
+    await admin.remove_counselor(harness.engine, counselor_id=sato.id, hand_over_to=None)
+    text = await admin.digest_text(harness.engine, counselor_id=sato.id)
+    assert "kept for the record" in text
