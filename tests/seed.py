@@ -90,4 +90,7 @@ async def seed_history(
                 )
         await uow.answers.add_many(answers)
         await uow.commit()
-        return counselor.id
+    async with db.uow() as uow:
+        await uow.analyze()  # a live database has statistics; a fresh bulk load has none
+        await uow.commit()
+    return counselor.id

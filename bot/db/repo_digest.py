@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Answer, CounselingSession, Run, Student
@@ -33,7 +33,7 @@ class RunRow(NamedTuple):
     id: int
     student_id: int
     set_id: str
-    questions: list[str]
+    questions: list[str] | None  # only for expired and cancelled runs
     step: int
     state: str
     asked_at: datetime | None
@@ -68,7 +68,8 @@ class DigestReads:
     async def answers(
         self, counselor_id: int, since: datetime, *, student_id: int | None = None
     ) -> list[AnswerRow]:
-        """Visible answers given after `since`, oldest first."""
+        """Visible answers given after `since`, per student oldest first. (Ordered by student
+        first: ordered by time alone, PostgreSQL may walk the created_at index instead.)"""
         query = (
             select(
                 Answer.id,
@@ -88,7 +89,7 @@ class DigestReads:
                 Answer.created_at > since,
                 Answer.hidden.is_(False),
             )
-            .order_by(Answer.created_at, Answer.id)
+            .order_by(Answer.student_id, Answer.created_at, Answer.id)
         )
         # SQLAlchemy's rows already read as named tuples: no copy per answer.
         return cast(list[AnswerRow], (await self.s.execute(query)).all())
@@ -96,13 +97,15 @@ class DigestReads:
     async def runs(
         self, counselor_id: int, since: datetime, *, student_id: int | None = None
     ) -> list[RunRow]:
-        """Question sets asked, answered or closed after `since`, or still open."""
+        """Question sets asked, answered or closed after `since`, or still open. Their
+        question lists only where some may be left unanswered (expired, cancelled)."""
+        closed = Run.state.in_(("expired", "cancelled"))
         query = (
             select(
                 Run.id,
                 Run.student_id,
                 Run.set_id,
-                Run.questions,
+                case((closed, Run.questions), else_=null()).label("questions"),
                 Run.step,
                 Run.state,
                 Run.asked_at,

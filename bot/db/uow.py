@@ -46,6 +46,10 @@ class UnitOfWork:
                 text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key}
             )
 
+    async def analyze(self) -> None:
+        """Refresh the query planner's statistics (after a bulk load, as autovacuum would)."""
+        await self.session.execute(text("ANALYZE"))
+
     async def commit(self) -> None:
         await self.session.commit()
         if take_scrub_request(self.session):  # personal data was deleted: wipe the files too

@@ -278,7 +278,7 @@ def _group_runs(
         if entry is None:
             continue
         group = DigestRun(run.set_id, book.set_title(run.set_id), run.state)
-        if run.state in ("expired", "cancelled"):
+        if run.questions:  # expired or cancelled: what was left open
             group.unanswered = [book.question(qid)[0] for qid in run.questions[run.step :]]
         groups[run.id] = (entry, group)
         entry.runs.append(group)
