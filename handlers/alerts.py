@@ -57,7 +57,7 @@ async def wants_to_talk(ctx: Context, student: Student) -> list[Reply]:
     told = ctx.tr(student.locale)._(
         "I have told your counselor that you would like to talk. They will contact you."
     )
-    return [Reply(text=alert, to=to), Reply(text=told)]
+    return [Reply(text=alert, to=to, concerns=frozenset({student.id})), Reply(text=told)]
 
 
 async def stopped(ctx: Context, student: Student) -> list[Reply]:
@@ -72,7 +72,7 @@ async def stopped(ctx: Context, student: Student) -> list[Reply]:
         student=_name(student),
         id=student.id,
     )
-    return [Reply(text=text, to=to)]
+    return [Reply(text=text, to=to, concerns=frozenset({student.id}))]
 
 
 async def unreachable(ctx: Context, student: Student) -> list[Reply]:
@@ -87,7 +87,7 @@ async def unreachable(ctx: Context, student: Student) -> list[Reply]:
         student=_name(student),
         id=student.id,
     )
-    return [Reply(text=text, to=to)]
+    return [Reply(text=text, to=to, concerns=frozenset({student.id}))]
 
 
 async def found_unreachable(ctx: Context, *, student_id: int) -> list[Reply]:

@@ -65,7 +65,8 @@ async def students(event: Inbound, ctx: Context) -> list[Reply]:
     if not rows:
         return [Reply(text=t._("You have no students yet. Create an invite with /invite NAME."))]
     text = "\n".join([t._("Your students:"), *chat_lines(t, rows)])
-    return [Reply(text=chunk) for chunk in split_text(text, CHAT_MESSAGE)]
+    concerns = frozenset(row.id for row in rows)  # names and statuses are about them
+    return [Reply(text=chunk, concerns=concerns) for chunk in split_text(text, CHAT_MESSAGE)]
 
 
 async def log_session(ctx: Context, student: Student, topics: list[str]) -> list[Reply]:
@@ -90,7 +91,7 @@ async def log_session(ctx: Context, student: Student, topics: list[str]) -> list
         note += "\n" + t._("The reflection questions were sent.")
     else:
         note += "\n" + t._("The questions will be sent when the student can receive them.")
-    return [*sent, Reply(text=note)]
+    return [*sent, Reply(text=note, concerns=frozenset({student.id}))]
 
 
 async def session(event: Inbound, ctx: Context) -> list[Reply]:
@@ -133,7 +134,8 @@ async def session(event: Inbound, ctx: Context) -> list[Reply]:
     text = ctx.t._("Which student was the session with?")
     if len(rows) > MAX_STUDENT_BUTTONS:
         text += "\n" + ctx.t._("Not listed? Send /session NUMBER (see /students).")
-    return [Reply(text=text, buttons=tuple(buttons), columns=2)]
+    listed = frozenset(s.id for s in rows[-MAX_STUDENT_BUTTONS:])
+    return [Reply(text=text, buttons=tuple(buttons), columns=2, concerns=listed)]
 
 
 async def _own_student(ctx: Context, raw_id: str) -> Student | None:
@@ -212,4 +214,4 @@ def _topic_picker(ctx: Context, student: Student, chosen: list[str]) -> Reply:
             t._("Selected: {topics}", topics=names),
         ]
     )
-    return Reply(text=text, buttons=tuple(buttons), columns=2)
+    return Reply(text=text, buttons=tuple(buttons), columns=2, concerns=frozenset({student.id}))

@@ -45,7 +45,12 @@ class Recipient:
 
 @dataclass(frozen=True, kw_only=True)
 class Reply:
-    """One message. `to=None` answers the sender of the event being handled."""
+    """One message. `to=None` answers the sender of the event being handled.
+
+    `concerns` names the students whose words or data the message quotes or is about (a
+    digest, an alert to their counselor): deleting one of them drops the message if it is
+    still unsent. A message to a student concerns that student without saying so.
+    """
 
     text: str
     buttons: tuple[Button, ...] = ()
@@ -54,6 +59,7 @@ class Reply:
     due_at: datetime | None = None  # None: send now
     # Number of buttons per row when rendered as a keyboard (Telegram); LINE ignores it.
     columns: int = 1
+    concerns: frozenset[int] = frozenset()
     # The platform id of an earlier bot message this one replaces (the message whose button
     # was pressed): Telegram edits it in place; a channel that cannot edit (LINE) sends it
     # as a new message.

@@ -65,16 +65,18 @@ def overview_replies(
     """The overview's messages; the last one carries the buttons (students, a file).
     A digest short enough for one message comes whole: nothing to open one by one."""
     t = ctx.tr(counselor.locale)
+    # Each message may quote any of these students: deleting one drops it while unsent.
+    concerns = frozenset(s.id for s in built.students)
     whole = render_text(built, t, max_len=CHAT_MESSAGE)
     if len(whole) == 1:
-        return [Reply(text=whole[0])]
+        return [Reply(text=whole[0], concerns=concerns)]
     texts = render_overview(built, t)
     buttons = _student_buttons(built)
     if channel in FILE_CHANNELS and built.students:
         # TRANSLATORS: button label, at most 20 characters
         buttons.append(Button(t._("All as a file"), f"dig:f:{_stamp(built.since)}", keep=True))
-    replies = [Reply(text=text) for text in texts]
-    replies[-1] = Reply(text=texts[-1], buttons=tuple(buttons), columns=2)
+    replies = [Reply(text=text, concerns=concerns) for text in texts]
+    replies[-1] = Reply(text=texts[-1], buttons=tuple(buttons), columns=2, concerns=concerns)
     return replies
 
 
@@ -124,7 +126,9 @@ async def _named(event: Inbound, ctx: Context, name: str, since: datetime | None
             Button(s.label[:MAX_LABEL] or f"#{s.id}", f"dig:s:{s.id}:{stamp}", keep=True)
             for s in found[:STUDENT_BUTTONS]
         )
-        return [Reply(text=t._("Several students match. Which one?"), buttons=buttons, columns=2)]
+        text = t._("Several students match. Which one?")
+        concerns = frozenset(s.id for s in found)
+        return [Reply(text=text, buttons=buttons, columns=2, concerns=concerns)]
     replaces = event.message_id if event.kind is Kind.CHOICE else ""
     return await detail(ctx, found[0], since=window, page=0, replaces=replaces)
 
@@ -178,7 +182,15 @@ async def detail(
         if page < len(pages) - 1:
             # TRANSLATORS: button label, at most 20 characters
             buttons.append(Button(t._("Next") + " ▶", f"{stamp}:{page + 1}", keep=True))
-    return [Reply(text=text, buttons=tuple(buttons), columns=2, replaces=replaces)]
+    return [
+        Reply(
+            text=text,
+            buttons=tuple(buttons),
+            columns=2,
+            replaces=replaces,
+            concerns=frozenset({student.id}),
+        )
+    ]
 
 
 async def _as_file(ctx: Context, counselor: Counselor, since: datetime) -> list[Reply]:
@@ -194,7 +206,9 @@ async def _as_file(ctx: Context, counselor: Counselor, since: datetime) -> list[
     text = "\n".join(render_text(built, t, max_len=10_000_000))
     name = f"furikaeri-digest-{ctx.now:%Y-%m-%d}.txt"
     document = Document(filename=name, content=text.encode("utf-8"), mime_type="text/plain")
-    return [Reply(text=t._("The whole digest as one file."), document=document)]
+    concerns = frozenset(s.id for s in built.students)
+    text = t._("The whole digest as one file.")
+    return [Reply(text=text, document=document, concerns=concerns)]
 
 
 def _stamp(moment: datetime) -> str:
