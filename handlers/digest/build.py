@@ -42,6 +42,7 @@ class DigestAnswer:
     urgent: bool = False
     edited: bool = False
     translation: str | None = None
+    answer_id: int = 0  # the stored answer (translations are kept per answer)
 
 
 @dataclass(slots=True)
@@ -299,7 +300,7 @@ def _place_answers(
     # The hot loop of the digest (one pass over every answer): plain locals, no lookups
     # that could be done once.
     for (
-        _,
+        answer_id,
         run_id,
         student_id,
         question_id,
@@ -327,7 +328,16 @@ def _place_answers(
             shown = text
         found[1].answers.append(
             DigestAnswer(
-                at, at.astimezone(zone), question_id, label, shown, scale, skipped, urgent, edited
+                at,
+                at.astimezone(zone),
+                question_id,
+                label,
+                shown,
+                scale,
+                skipped,
+                urgent,
+                edited,
+                answer_id=answer_id,
             )
         )
         entry.answer_count += 1
