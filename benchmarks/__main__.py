@@ -19,6 +19,7 @@ SUITES = [
     "benchmarks.webhooks",
     "benchmarks.translation",
     "benchmarks.crisis",
+    "benchmarks.digest",
 ]
 RESULTS = Path(__file__).with_name("results.json")
 

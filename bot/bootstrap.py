@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from apscheduler.executors.asyncio import AsyncIOExecutor
@@ -26,9 +27,11 @@ from bot.scheduling.dispatcher import OutboxDispatcher
 from bot.scheduling.jobs import Tick, register_jobs
 from bot.translate.build import translator_from
 from bot.translate.worker import TranslationWorker
-from handlers import digest_push, followups, retention
+from handlers import alerts, digest_push, followups, retention
 
 log = logging.getLogger(__name__)
+
+STOP_SENDING_SECONDS = 4.0  # at shutdown, replies of the last events may go out this long
 
 
 class _FinishingExecutor(AsyncIOExecutor):
@@ -85,6 +88,12 @@ def build(
     dispatcher = OutboxDispatcher(db=db, channels=channels, clock=clock)
     engine.sender = dispatcher
     translator = translator_from(settings)
+
+    async def alert_unreachable(student_id: int) -> int:
+        return await engine.run_job(partial(alerts.found_unreachable, student_id=student_id))
+
+    # A send that finds the student gone alerts the counselor (bot/ knows no features).
+    dispatcher.on_unreachable = alert_unreachable
     return App(
         settings=settings,
         db=db,
@@ -142,12 +151,15 @@ async def start(app: App, *, migrate: bool = True, with_scheduler: bool = True) 
     if "telegram" in app.channels:
         await register_telegram_menus(app)
     await app.engine.process_pending()
-    await app.dispatcher.tick()
-    if with_scheduler:
-        app.jobs = _FinishingExecutor()
-        app.scheduler = AsyncIOScheduler(timezone="UTC", executors={"default": app.jobs})
-        register_jobs(app.scheduler, scheduled_jobs(app))
-        app.scheduler.start()
+    if not with_scheduler:
+        await app.dispatcher.tick()
+        return
+    # What was left queued goes out from the dispatch tick, which runs at once: a long
+    # queue never holds up the start (nor, later, a stop).
+    app.jobs = _FinishingExecutor()
+    app.scheduler = AsyncIOScheduler(timezone="UTC", executors={"default": app.jobs})
+    register_jobs(app.scheduler, scheduled_jobs(app))
+    app.scheduler.start()
 
 
 def scheduled_jobs(app: App) -> list[Tick]:
@@ -167,8 +179,9 @@ def scheduled_jobs(app: App) -> list[Tick]:
         await engine.run_job(retention.purge)
 
     return [
-        # The start sends what is due itself, so the dispatcher's first tick can wait.
-        Tick("dispatch", timedelta(seconds=5), app.dispatcher.tick, at_start=False),
+        # Runs at once: what was left queued goes out in the background, so a long queue
+        # holds up neither the start nor a stop.
+        Tick("dispatch", timedelta(seconds=5), app.dispatcher.tick),
         Tick("followups", timedelta(seconds=60), run_followups),
         Tick("digest_push", timedelta(seconds=60), push_digests),
         Tick("retention", timedelta(hours=24), purge),
@@ -184,10 +197,14 @@ def scheduled_jobs(app: App) -> list[Tick]:
 
 
 async def stop(app: App) -> None:
-    """Stop taking updates, finish the ones in flight, flush sends, close everything."""
+    """Stop taking updates, finish the ones in flight, send for a few seconds more, close
+    everything. What is still queued then stays queued for the next start: a long queue
+    never holds the process (SIGTERM ends it within 10 s)."""
     for channel in app.channels.values():
         if hasattr(channel, "stop_receiving"):
             await channel.stop_receiving()
+    deadline = asyncio.get_running_loop().time() + STOP_SENDING_SECONDS
+    app.dispatcher.begin_stop()  # the running dispatch tick ends after its current round
     if app.scheduler is not None:
         app.scheduler.pause()  # no new ticks; the running ones finish
         if app.jobs is not None:
@@ -195,7 +212,8 @@ async def stop(app: App) -> None:
         app.scheduler.shutdown(wait=False)
         app.scheduler, app.jobs = None, None
     await app.engine.drain()
-    await app.dispatcher.tick()
+    app.dispatcher.resume()
+    await app.dispatcher.flush(max(0.5, deadline - asyncio.get_running_loop().time()))
     for channel in app.channels.values():
         if hasattr(channel, "stop"):
             await channel.stop()

@@ -70,6 +70,22 @@ def _with_engine(work: Callable[[Any], Awaitable[T]]) -> T:
         raise typer.Exit(1) from None
 
 
+def _table(rows: list[tuple[str, ...]]) -> str:
+    """Columns padded to their widest cell (East Asian wide characters count twice)."""
+    from unicodedata import east_asian_width
+
+    def width(cell: str) -> int:
+        return sum(2 if east_asian_width(c) in "WF" else 1 for c in cell)
+
+    widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(
+            cell + " " * (w - width(cell)) for cell, w in zip(row, widths, strict=True)
+        ).rstrip()
+        for row in rows
+    )
+
+
 def _out(data: Any, as_json: bool, text: str) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
 
@@ -107,6 +123,56 @@ def counselor_add(
     )
 
 
+@counselor_app.command("list")
+def counselor_list(as_json: JsonFlag = False) -> None:
+    """List the counselors: id, name, language, linked chat apps, students."""
+    rows = _with_engine(admin.list_counselors)
+    table: list[tuple[str, ...]] = [("id", "name", "language", "linked", "students", "status")]
+    for r in rows:
+        status = "removed" if r["removed_at"] else ("admin" if r["admin"] else "")
+        linked = ", ".join(r["linked"]) or "not linked"
+        table.append((str(r["id"]), r["name"], r["locale"], linked, str(r["students"]), status))
+    _out(rows, as_json, _table(table) if rows else "no counselors yet")
+
+
+@counselor_app.command("relink")
+def counselor_relink(counselor_id: int, as_json: JsonFlag = False) -> None:
+    """Unlink a counselor's chat account (e.g. a lost phone) and print a new link code."""
+    code = _with_engine(lambda e: admin.relink_counselor(e, counselor_id=counselor_id))
+    _out(
+        {"id": counselor_id, "link_code": code},
+        as_json,
+        f"link code: {code}\nThe old chat account is unlinked. "
+        f"Send '/start {code}' to the bot from the counselor's new account.",
+    )
+
+
+@counselor_app.command("remove")
+def counselor_remove(
+    counselor_id: int,
+    hand_over_to: Annotated[
+        int | None, typer.Option("--hand-over-to", help="Give their students to this counselor.")
+    ] = None,
+    keep_students: Annotated[
+        bool, typer.Option("--keep-students", help="Keep the students with this counselor.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Unlink a counselor and revoke their codes; their students are kept or handed over."""
+    if (hand_over_to is None) == (not keep_students):
+        typer.echo("furikaeri: choose --keep-students or --hand-over-to ID", err=True)
+        raise typer.Exit(2)
+    result = _with_engine(
+        lambda e: admin.remove_counselor(e, counselor_id=counselor_id, hand_over_to=hand_over_to)
+    )
+    kept = (
+        f"{result['students_handed_over']} student(s) handed over to counselor {hand_over_to}"
+        if hand_over_to is not None
+        else "their students are kept (furikaeri digest --counselor still reads them)"
+    )
+    _out(result, as_json, f"counselor {counselor_id} removed; {kept}")
+
+
 @app.command()
 def invite(
     counselor: CounselorOpt,
@@ -130,8 +196,12 @@ def invite(
 def students(counselor: CounselorOpt, as_json: JsonFlag = False) -> None:
     """List a counselor's students."""
     rows = _with_engine(lambda e: admin.list_students(e, counselor_id=counselor))
-    text = "\n".join(f"#{r['id']}\t{r['name']}\t{r['locale']}\t{r['status']}" for r in rows)
-    _out(rows, as_json, text or "no students yet")
+    table: list[tuple[str, ...]] = [("id", "name", "language", "status", "last answer", "flags")]
+    table += [
+        (f"#{r.id}", r.name, r.locale, r.status_text, r.last_answer_text, r.flags_text or "–")
+        for r in rows
+    ]
+    _out([r.as_json() for r in rows], as_json, _table(table) if rows else "no students yet")
 
 
 @app.command()
@@ -154,9 +224,12 @@ def digest(
     counselor: CounselorOpt,
     since: Annotated[str, typer.Option(help="7d, 12h, 2w or a date; default: last digest")] = "",
     fmt: Annotated[str, typer.Option("--format", help="text, csv or json")] = "text",
+    mark_read: Annotated[
+        bool, typer.Option("--mark-read", help="Count it as the counselor's digest.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Print what the counselor's students wrote."""
+    """Print what the counselor's students wrote (never marks it read unless asked)."""
     fmt = "json" if as_json else fmt
     if fmt not in ("text", "csv", "json"):
         typer.echo("furikaeri: --format must be text, csv or json", err=True)
@@ -165,7 +238,9 @@ def digest(
     if since and start is None:
         typer.echo("furikaeri: --since takes 7d, 12h, 2w or a date like 2026-04-01", err=True)
         raise typer.Exit(2)
-    built = _with_engine(lambda e: admin.digest(e, counselor_id=counselor, since=start))
+    built = _with_engine(
+        lambda e: admin.digest(e, counselor_id=counselor, since=start, mark_read=mark_read)
+    )
     if fmt == "csv":
         sys.stdout.write(render_csv(built))
     elif fmt == "json":

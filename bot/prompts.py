@@ -55,6 +55,9 @@ class QuestionKind(StrEnum):
     YESNO = "yesno"
 
 
+MAX_DIGEST_LABEL = 40  # a set's, step's or question's short name in the counselor's digest
+
+
 _SLUG = re.compile(r"[a-z][a-z0-9_]*")
 _TOPIC_ID = re.compile(r"[a-z_]{1,16}")
 _FLAG = re.compile(r"[a-z][a-z0-9_]*")
@@ -166,6 +169,9 @@ class Question(_Frozen):
     kind: QuestionKind
     # The text for a later day than the session's: "today" would no longer be true.
     later: Text | None = None
+    # The counselor's digest names a question by its step (`label`, else `mirror`); a variant
+    # that asked something else than its step's current ones (a retired one) names itself.
+    label: Text | None = None
     low: Text | None = None  # label for 1 on a scale question
     high: Text | None = None  # label for 5 on a scale question
     # The buttons of a yes/no question, worded as natural answers to it.
@@ -185,6 +191,9 @@ class Step(_Frozen):
     id: str
     kind: QuestionKind
     mirror: Text  # labels the answer when answers are shown back (the mirror, /journal)
+    # The step's short name in the counselor's digest, where the mirror does not suit a
+    # counselor ("You noticed"); without it the digest shows the mirror.
+    label: Text | None = None
     flag: str | None = None  # raised in the digest when a yesno step is answered yes
     only_if_answered: str | None = None  # asked only when this earlier step was answered
     pool: list[Question] = Field(min_length=1)
@@ -210,6 +219,7 @@ class QuestionSet(_Frozen):
     """A set of questions sent one per message, with a line before and after."""
 
     id: str
+    label: Text | None = None  # short name in the counselor's digest; else the id
     intro: Text
     intro_later: Text | None = None  # the intro for a later day than the session's
     outro: Text
@@ -381,6 +391,11 @@ class PromptBook(_Frozen):
         """Return the set that holds this question."""
         return self._lookup(question_id)[0]
 
+    def digest_label(self, question_id: str) -> str:
+        """The msgid of a question's short name in the counselor's digest."""
+        _, step, question = self._lookup(question_id)
+        return question.label or step.label or step.mirror
+
     def topic(self, topic_id: str) -> Topic:
         """Return the topic with this id (KeyError if there is none)."""
         try:
@@ -485,6 +500,7 @@ def _check_set(question_set: QuestionSet, path: Path) -> None:
         raise PromptError(file, "id", f"must equal the file name {path.stem!r}")
     _check_dated(file, "intro", question_set.intro, "intro_later", question_set.intro_later)
     _check_later(file, "journal", question_set.journal)
+    _check_digest_label(file, "label", question_set.label)
     step_ids: set[str] = set()
     for step_index, step in enumerate(question_set.steps):
         where = f"steps.{step_index}"
@@ -493,6 +509,7 @@ def _check_set(question_set: QuestionSet, path: Path) -> None:
         if step.id in step_ids:
             raise PromptError(file, f"{where}.id", f"step id {step.id!r} appears twice")
         step_ids.add(step.id)
+        _check_digest_label(file, f"{where}.label", step.label)
         if step.flag is not None:
             if step.kind != QuestionKind.YESNO:
                 raise PromptError(file, f"{where}.flag", "only a yesno step can raise a flag")
@@ -517,6 +534,7 @@ def _check_set(question_set: QuestionSet, path: Path) -> None:
                 raise PromptError(file, f"{at}.id", f"longer than {MAX_QUESTION_ID} characters")
             if question.id in pool_ids:
                 raise PromptError(file, f"{at}.id", f"{question.id!r} appears twice")
+            _check_digest_label(file, f"{at}.label", question.label)
             pool_ids.add(question.id)
             if not question.retired:
                 _check_dated(file, f"{at}.text", question.text, f"{at}.later", question.later)
@@ -566,6 +584,11 @@ def _check_later(file: str, field: str, text: str) -> None:
         raise PromptError(file, field, "must contain {date} (the session's date)")
     if _TODAY.search(text):
         raise PromptError(file, field, 'must not say "today": it is read on a later day')
+
+
+def _check_digest_label(file: str, field: str, label: str | None) -> None:
+    if label is not None and len(label) > MAX_DIGEST_LABEL:
+        raise PromptError(file, field, f"longer than {MAX_DIGEST_LABEL} characters")
 
 
 def _questions_with_paths(question_set: QuestionSet) -> Iterable[tuple[str, Question]]:

@@ -1,8 +1,9 @@
 """Babel extraction method for prompts/*.yaml (registered as `furikaeri_yaml`).
 
 Extracts the value of every key in `MESSAGE_KEYS` (question text and its later-day form, scale
-labels, yes/no answers, set intro, outro and journal heading, mirror labels, topic labels and
-names, contact names, hours and notes) with the id of the question, step, topic or contact as
+labels, yes/no answers, set intro, outro and journal heading, mirror labels, the digest's
+short labels of sets, steps and questions, topic labels and names, contact names, hours and
+notes) with the id of the question, step, topic or contact as
 a translator comment. Ids, phone numbers, URLs, durations
 and the safety `phrases` lists are data, not messages, and are never extracted.
 """
@@ -42,7 +43,10 @@ _HINTS = {
     "intro_later": f"sent before the first question, {_LATER}",
     "outro": "sent after the last question",
     "journal": "heading of these answers in /journal; {date} is the session's date",
-    "mirror": "short label before the student's answer when their answers are shown back",
+    "mirror": (
+        "short label before the student's answer when their answers are shown back; the "
+        "counselor's digest shows it too unless the step has its own label"
+    ),
     "later": _LATER,
     "low": "scale label for 1, keep it short",
     "high": "scale label for 5, keep it short",
@@ -106,6 +110,8 @@ def _walk(node: Node, *, owner: str, section: str) -> Iterator[Message]:
 def _comment(owner: str, key: str) -> str:
     if key == "text":
         return owner
+    if key == "label" and not owner.startswith(("topic ", "contact ")):
+        return f"{owner}: short name in the counselor's digest, at most 40 characters"
     return f"{owner}: {_HINTS.get(key, key)}"
 
 

@@ -18,15 +18,26 @@ from bot.engine.context import Context
 from bot.engine.events import Inbound, Kind
 from bot.engine.replies import Reply
 from bot.i18n import N_
-from handlers import common, counselor, onboarding, privacy, reflection, safety, student
+from handlers import (
+    common,
+    counselor,
+    counselor_settings,
+    onboarding,
+    privacy,
+    reflection,
+    safety,
+    student,
+)
 from handlers.buttons import (
     AnswerButton,
     ConsentButton,
+    DigestButton,
     ForgetButton,
     LanguageButton,
     SessionButton,
     TimezoneButton,
 )
+from handlers.digest import chat as digest_chat
 
 log = logging.getLogger(__name__)
 # What of an event from someone who has not consented is stored until it is handled.
@@ -72,7 +83,15 @@ COMMANDS = CommandBook(
         Command(
             "session", COUNSELOR, counselor.session, N_("Log a session and send the reflection")
         ),
-        Command("digest", COUNSELOR, counselor.digest, N_("What your students wrote")),
+        Command(
+            "digest",
+            COUNSELOR,
+            digest_chat.digest,
+            N_("What your students wrote"),
+            # TRANSLATORS: what a counselor may type after /digest: a student's name and a
+            # period ("7d" = the last 7 days, typed as is), both optional
+            usage=N_("[NAME] [7d]"),
+        ),
         Command(
             "invite",
             COUNSELOR,
@@ -82,6 +101,8 @@ COMMANDS = CommandBook(
             usage=N_("NAME"),
         ),
         Command("students", COUNSELOR, counselor.students, N_("Your students and their status")),
+        Command("language", COUNSELOR, counselor_settings.language, N_("Change the language")),
+        Command("timezone", COUNSELOR, counselor_settings.timezone, N_("Set your time zone")),
         Command("help", COUNSELOR, counselor.help_, N_("Commands for counselors")),
     ),
     buttons=(
@@ -91,6 +112,9 @@ COMMANDS = CommandBook(
         ButtonFamily(TimezoneButton, STUDENT, student.timezone_choice),
         ButtonFamily(ForgetButton, STUDENT, privacy.forget_choice, before_consent=True),
         ButtonFamily(SessionButton, COUNSELOR, counselor.session_choice),
+        ButtonFamily(DigestButton, COUNSELOR, digest_chat.digest_choice),
+        ButtonFamily(LanguageButton, COUNSELOR, counselor_settings.choose_language),
+        ButtonFamily(TimezoneButton, COUNSELOR, counselor_settings.timezone_choice),
     ),
 )
 

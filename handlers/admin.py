@@ -6,10 +6,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.db.models import Counselor, Student
+from bot.db.states import CodeKind
 from bot.engine.core import Engine
 from bot.engine.outbox_writer import enqueue
 from handlers import counselor as counselor_handlers
 from handlers.digest.build import Digest, build_digest
+from handlers.digest.roster import StudentRow, student_rows
 from handlers.export import student_export
 from handlers.privacy import forget_student
 
@@ -42,7 +44,7 @@ async def add_counselor(
             name=name, locale=locale, is_admin=is_admin, timezone=engine.settings.timezone, now=now
         )
         code = await uow.codes.create(
-            kind="link",
+            kind=CodeKind.LINK,
             counselor_id=counselor.id,
             label=name,
             now=now,
@@ -55,12 +57,108 @@ async def add_counselor(
         return counselor.id, code
 
 
+async def list_counselors(engine: Engine) -> list[dict[str, Any]]:
+    """Every counselor: id, name, language, zone, linked chat apps, students, removed."""
+    async with engine.db.uow() as uow:
+        students = await uow.students.count_by_counselor()
+        rows = []
+        for counselor in await uow.counselors.all():
+            accounts = await uow.accounts.of_counselor(counselor.id)
+            rows.append(
+                {
+                    "id": counselor.id,
+                    "name": counselor.name,
+                    "locale": counselor.locale,
+                    "timezone": counselor.timezone,
+                    "admin": counselor.is_admin,
+                    "linked": sorted({a.channel for a in accounts}),
+                    "students": students.get(counselor.id, 0),
+                    "removed_at": counselor.removed_at.isoformat()
+                    if counselor.removed_at
+                    else None,
+                }
+            )
+        return rows
+
+
+async def relink_counselor(engine: Engine, *, counselor_id: int) -> str:
+    """Unlink the counselor's chat accounts (a lost phone) and make a new link code."""
+    async with engine.db.uow() as uow:
+        counselor = await _counselor(uow, counselor_id)
+        if counselor.removed_at is not None:
+            raise AdminError(f"counselor {counselor_id} was removed")
+        now = engine.clock.now()
+        unlinked = await uow.accounts.delete_of_counselor(counselor.id)
+        await uow.codes.revoke_unused(counselor.id, now=now, kind=CodeKind.LINK)
+        code = await uow.codes.create(
+            kind=CodeKind.LINK,
+            counselor_id=counselor.id,
+            label=counselor.name,
+            now=now,
+            ttl=timedelta(days=engine.settings.code_ttl_days),
+        )
+        await uow.audit.record(
+            at=now,
+            actor="cli",
+            action="counselor.relinked",
+            subject=f"counselor:{counselor.id}",
+            unlinked=unlinked,
+        )
+        await uow.commit()
+        return code
+
+
+async def remove_counselor(
+    engine: Engine, *, counselor_id: int, hand_over_to: int | None
+) -> dict[str, Any]:
+    """Unlink the counselor's chat accounts, revoke their codes, and keep their students
+    with them (readable from the CLI) or hand them over to another counselor."""
+    async with engine.db.uow() as uow:
+        counselor = await _counselor(uow, counselor_id)
+        if counselor.removed_at is not None:
+            raise AdminError(f"counselor {counselor_id} was already removed")
+        if hand_over_to is not None:
+            if hand_over_to == counselor_id:
+                raise AdminError("hand the students over to another counselor")
+            heir = await _counselor(uow, hand_over_to)
+            if heir.removed_at is not None:
+                raise AdminError(f"counselor {hand_over_to} was removed")
+        now = engine.clock.now()
+        unlinked = await uow.accounts.delete_of_counselor(counselor.id)
+        revoked = await uow.codes.revoke_unused(counselor.id, now=now, kind=None)
+        moved = (
+            await uow.students.hand_over(counselor.id, hand_over_to)
+            if hand_over_to is not None
+            else 0
+        )
+        counselor.removed_at = now
+        await uow.audit.record(
+            at=now,
+            actor="cli",
+            action="counselor.removed",
+            subject=f"counselor:{counselor.id}",
+            unlinked=unlinked,
+            codes_revoked=revoked,
+            students_handed_over=moved,
+            to=hand_over_to,
+        )
+        await uow.commit()
+        return {
+            "id": counselor.id,
+            "unlinked_accounts": unlinked,
+            "codes_revoked": revoked,
+            "students_handed_over": moved,
+            "to": hand_over_to,
+        }
+
+
 async def create_invite(engine: Engine, *, counselor_id: int, label: str) -> str:
     async with engine.db.uow() as uow:
-        await _counselor(uow, counselor_id)
+        if (await _counselor(uow, counselor_id)).removed_at is not None:
+            raise AdminError(f"counselor {counselor_id} was removed")
         now = engine.clock.now()
         code = await uow.codes.create(
-            kind="invite",
+            kind=CodeKind.INVITE,
             counselor_id=counselor_id,
             label=label,
             now=now,
@@ -76,21 +174,13 @@ def join_link(engine: Engine, code: str) -> str | None:
     return template.format(code=code) if template else None
 
 
-async def list_students(engine: Engine, *, counselor_id: int) -> list[dict[str, Any]]:
+async def list_students(engine: Engine, *, counselor_id: int) -> list[StudentRow]:
+    """The counselor's students: language, status, last answer, open flags."""
     async with engine.db.uow() as uow:
         counselor = await _counselor(uow, counselor_id)
         ctx = engine.context(uow)
         ctx.counselor, ctx.locale = counselor, counselor.locale
-        return [
-            {
-                "id": s.id,
-                "name": s.label,
-                "locale": s.locale,
-                "consent": s.consent,
-                "status": counselor_handlers.status_label(ctx, s),
-            }
-            for s in await uow.students.list_for_counselor(counselor_id)
-        ]
+        return await student_rows(ctx, counselor)
 
 
 async def log_session(
@@ -120,7 +210,7 @@ async def log_session(
 
 
 async def digest(
-    engine: Engine, *, counselor_id: int, since: datetime | None, mark_read: bool = True
+    engine: Engine, *, counselor_id: int, since: datetime | None, mark_read: bool = False
 ) -> Digest:
     async with engine.db.uow() as uow:
         counselor = await _counselor(uow, counselor_id)

@@ -156,11 +156,21 @@ class SessionDone(ButtonData):
         return ("done",)
 
 
-SessionChoice = SessionStudent | SessionTopic | SessionDone
+@dataclass(frozen=True)
+class SessionCancel(ButtonData):
+    """ "ses:x": close the picker and log nothing."""
+
+    PREFIX: ClassVar[str] = "ses"
+
+    def parts(self) -> tuple[str, ...]:
+        return ("x",)
+
+
+SessionChoice = SessionStudent | SessionTopic | SessionDone | SessionCancel
 
 
 class SessionButton:
-    """The codec of the /session picker's three payloads."""
+    """The codec of the /session picker's four payloads."""
 
     PREFIX: ClassVar[str] = "ses"
 
@@ -173,4 +183,70 @@ class SessionButton:
                 return SessionTopic(topic_id)
             case ["done"]:
                 return SessionDone()
+            case ["x"]:
+                return SessionCancel()
+        return None
+
+
+# /digest's buttons carry the window they were made for (`since`, a Unix time), so a press
+# shows the same period as the overview it came from, after a restart too.
+@dataclass(frozen=True)
+class DigestOpen(ButtonData):
+    """ "dig:s:<student id>:<since>": one student's detail, first page (a new message)."""
+
+    PREFIX: ClassVar[str] = "dig"
+    student_id: int
+    since: int
+
+    def parts(self) -> tuple[str, ...]:
+        return ("s", str(self.student_id), str(self.since))
+
+
+@dataclass(frozen=True)
+class DigestPage(ButtonData):
+    """ "dig:p:<student id>:<since>:<page>": turn a page of that detail (edited in place)."""
+
+    PREFIX: ClassVar[str] = "dig"
+    student_id: int
+    since: int
+    page: int
+
+    def parts(self) -> tuple[str, ...]:
+        return ("p", str(self.student_id), str(self.since), str(self.page))
+
+
+@dataclass(frozen=True)
+class DigestFile(ButtonData):
+    """ "dig:f:<since>": the whole digest of that window as one file (Telegram)."""
+
+    PREFIX: ClassVar[str] = "dig"
+    since: int
+
+    def parts(self) -> tuple[str, ...]:
+        return ("f", str(self.since))
+
+
+DigestChoice = DigestOpen | DigestPage | DigestFile
+
+
+class DigestButton:
+    """The codec of the digest's three payloads."""
+
+    PREFIX: ClassVar[str] = "dig"
+
+    @classmethod
+    def decode(cls, data: str) -> DigestChoice | None:
+        parts = unpack(data, cls.PREFIX)
+        if not parts:
+            return None
+        kind, numbers = parts[0], [small_int(part) for part in parts[1:]]
+        values = [n for n in numbers if n is not None]
+        if len(values) != len(numbers):
+            return None
+        if kind == "s" and len(values) == 2:
+            return DigestOpen(*values)
+        if kind == "p" and len(values) == 3:
+            return DigestPage(*values)
+        if kind == "f" and len(values) == 1:
+            return DigestFile(*values)
         return None

@@ -1,21 +1,30 @@
-"""Counselor commands: invite, log a session, read the digest, list students."""
+"""Counselor commands: invite, log a session, list students. (The digest: handlers/digest/.)"""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from bot.db.models import Student
-from bot.db.states import CodeKind, Consent, StudentStatus
+from bot.db.states import CodeKind, Consent
 from bot.engine.context import Context
 from bot.engine.events import Inbound
-from bot.engine.replies import Reply
+from bot.engine.replies import Button, Reply
+from bot.text import split_text
 from handlers import followups
-from handlers.buttons import SessionChoice, SessionDone, SessionStudent, SessionTopic
+from handlers.buttons import (
+    SessionCancel,
+    SessionChoice,
+    SessionDone,
+    SessionStudent,
+    SessionTopic,
+)
 from handlers.common import counselor_help, invalid_button
-from handlers.digest.build import build_digest, parse_since
-from handlers.digest.render import render_text
+from handlers.digest.render import CHAT_MESSAGE
+from handlers.digest.roster import chat_lines, student_rows
 
 MAX_STUDENT_BUTTONS = 12
+SESSION_STATE = "session"  # the picker's student and ticked topics, between presses
 
 
 def _name(student: Student) -> str:
@@ -58,35 +67,15 @@ async def invite(event: Inbound, ctx: Context) -> list[Reply]:
 
 
 async def students(event: Inbound, ctx: Context) -> list[Reply]:
-    """List this counselor's students and their status."""
+    """List this counselor's students: language, status, last answer, open flags."""
     assert ctx.counselor is not None
     t = ctx.t
-    rows = await ctx.uow.students.list_for_counselor(ctx.counselor.id)
+    rows = await student_rows(ctx, ctx.counselor)
     if not rows:
         return [Reply(text=t._("You have no students yet. Create an invite with /invite NAME."))]
-    lines = [t._("Your students:")]
-    for student in rows:
-        lines.append(f"#{student.id} {_name(student)} – {status_label(ctx, student)}")
-    return [Reply(text="\n".join(lines))]
-
-
-def status_label(ctx: Context, student: Student) -> str:
-    t = ctx.t
-    if student.consent == Consent.PENDING:
-        return t._("waiting for consent")
-    if student.consent == Consent.DECLINED:
-        return t._("declined")
-    if student.consent == Consent.WITHDRAWN:
-        return t._("withdrew consent")
-    if not student.reachable:
-        return t._("unreachable (blocked the bot)")
-    if student.status == StudentStatus.STOPPED:
-        return t._("stopped")
-    if student.pause_reason is not None:
-        return t._("paused after an urgent message")
-    if student.is_paused(ctx.now):
-        return t._("paused")
-    return t._("active")
+    text = "\n".join([t._("Your students:"), *chat_lines(t, rows)])
+    concerns = frozenset(row.id for row in rows)  # names and statuses are about them
+    return [Reply(text=chunk, concerns=concerns) for chunk in split_text(text, CHAT_MESSAGE)]
 
 
 async def log_session(ctx: Context, student: Student, topics: list[str]) -> list[Reply]:
@@ -111,18 +100,22 @@ async def log_session(ctx: Context, student: Student, topics: list[str]) -> list
         note += "\n" + t._("The reflection questions were sent.")
     else:
         note += "\n" + t._("The questions will be sent when the student can receive them.")
-    return [*sent, Reply(text=note)]
+    return [*sent, Reply(text=note, concerns=frozenset({student.id}))]
 
 
 async def session(event: Inbound, ctx: Context) -> list[Reply]:
-    """/session [STUDENT_ID [topic,topic]]: log a session; without arguments, ask."""
+    """/session [STUDENT_ID [topic,topic]]: log a session; what is missing is asked for."""
     assert ctx.counselor is not None and ctx.account is not None
     args = event.args.split()
     if args:
         student = await _own_student(ctx, args[0].lstrip("#"))
         if student is None:
             return [Reply(text=ctx.t._("You have no student with that number. See /students."))]
-        topics = _parse_topics(ctx, args[1] if len(args) > 1 else "")
+        if len(args) == 1:  # the topics are asked for, never guessed
+            data = {"student_id": student.id, "topics": []}
+            await ctx.uow.states.set(ctx.account.id, SESSION_STATE, data, ctx.now)
+            return [_topic_picker(ctx, student, [])]
+        topics = _parse_topics(ctx, args[1])
         if topics is None:
             return [
                 Reply(
@@ -142,8 +135,15 @@ async def session(event: Inbound, ctx: Context) -> list[Reply]:
         return [
             Reply(text=ctx.t._("You have no students yet. Create an invite with /invite NAME."))
         ]
-    buttons = tuple(SessionStudent(s.id).button(_name(s)[:20]) for s in rows[-MAX_STUDENT_BUTTONS:])
-    return [Reply(text=ctx.t._("Which student was the session with?"), buttons=buttons, columns=2)]
+    await ctx.uow.states.clear(ctx.account.id)
+    listed = rows[-MAX_STUDENT_BUTTONS:]
+    buttons = [SessionStudent(s.id).button(_name(s)[:20], keep=True) for s in listed]
+    buttons.append(_cancel(ctx))
+    text = ctx.t._("Which student was the session with?")
+    if len(rows) > MAX_STUDENT_BUTTONS:
+        text += "\n" + ctx.t._("Not listed? Send /session NUMBER (see /students).")
+    concerns = frozenset(s.id for s in listed)  # the buttons carry their names
+    return [Reply(text=text, buttons=tuple(buttons), columns=2, concerns=concerns)]
 
 
 async def _own_student(ctx: Context, raw_id: str) -> Student | None:
@@ -160,68 +160,68 @@ def _parse_topics(ctx: Context, raw: str) -> list[str] | None:
 
 
 async def session_choice(choice: SessionChoice, event: Inbound, ctx: Context) -> list[Reply]:
-    """Buttons of /session: pick the student, toggle topics, then done."""
+    """Buttons of /session: pick the student, toggle topics, Done or Cancel; every step
+    edits the one picker message in place."""
     assert ctx.counselor is not None and ctx.account is not None
     state = await ctx.uow.states.get(ctx.account.id)
-    data = dict(state.data) if state is not None and state.name == "session" else {}
+    data = dict(state.data) if state is not None and state.name == SESSION_STATE else {}
+    here = event.message_id  # the picker message: edited, not repeated
     match choice:
+        case SessionCancel():
+            await ctx.uow.states.clear(ctx.account.id)
+            return [Reply(text=ctx.t._("Cancelled. No session was logged."), replaces=here)]
         case SessionStudent(student_id=student_id):
-            student = await _own_student(ctx, str(student_id))
-            if student is None:
-                return [Reply(text=ctx.t._("You have no student with that number. See /students."))]
-            data = {"student_id": student.id, "topics": []}
+            if await _own_student(ctx, str(student_id)) is None:
+                return invalid_button(ctx)  # only the counselor's own students were offered
+            data = {"student_id": student_id, "topics": []}
         case SessionTopic(topic_id=topic_id) if data:
             if topic_id not in {t.id for t in ctx.prompts.topics}:
                 return invalid_button(ctx)
-            topics = list(data["topics"])
-            topics.remove(topic_id) if topic_id in topics else topics.append(topic_id)
+            topics = set(data["topics"]) ^ {topic_id}  # a tap ticks, a second tap unticks
             data["topics"] = [t.id for t in ctx.prompts.topics if t.id in topics]
         case SessionDone() if data:
             await ctx.uow.states.clear(ctx.account.id)
             student = await _own_student(ctx, str(data["student_id"]))
             if student is None:
                 return invalid_button(ctx)
-            return await log_session(ctx, student, data["topics"])
+            replies = await log_session(ctx, student, data["topics"])
+            replies[-1] = dataclasses.replace(replies[-1], replaces=here)
+            return replies
         case _:
             return [
                 Reply(text=ctx.t._("That choice is no longer open. Start again with /session."))
             ]
-    await ctx.uow.states.set(ctx.account.id, "session", data, ctx.now)
-    return [_topic_picker(ctx, data["topics"])]
+    student = await _own_student(ctx, str(data["student_id"]))
+    if student is None:  # deleted while the picker was open
+        await ctx.uow.states.clear(ctx.account.id)
+        return invalid_button(ctx)
+    await ctx.uow.states.set(ctx.account.id, SESSION_STATE, data, ctx.now)
+    return [dataclasses.replace(_topic_picker(ctx, student, data["topics"]), replaces=here)]
 
 
-def _topic_picker(ctx: Context, chosen: list[str]) -> Reply:
+def _cancel(ctx: Context) -> Button:
+    # TRANSLATORS: button label, at most 20 characters
+    return SessionCancel().button(ctx.t._("Cancel"), keep=True)
+
+
+def _topic_picker(ctx: Context, student: Student, chosen: list[str]) -> Reply:
+    """The topics to tick (✓), then Done; Cancel logs nothing."""
     t = ctx.t
     buttons = [
-        SessionTopic(topic.id).button(("✓ " if topic.id in chosen else "") + t._(topic.label))
+        SessionTopic(topic.id).button(
+            ("✓ " if topic.id in chosen else "") + t._(topic.label), keep=True
+        )
         for topic in ctx.prompts.topics
     ]
     # TRANSLATORS: button label, at most 20 characters
-    buttons.append(SessionDone().button(t._("Done")))
-    return Reply(
-        text=t._("Which topics did you cover? Tap to select, then Done."),
-        buttons=tuple(buttons),
-        columns=2,
+    buttons.append(SessionDone().button(t._("Done"), keep=True))
+    buttons.append(_cancel(ctx))
+    names = t.join([t._(ctx.prompts.topic(tid).label) for tid in chosen]) or t._("none yet")
+    text = "\n".join(
+        [
+            t._("Session with {name}.", name=_name(student)),
+            t._("Which topics did you cover? Tap to select, then Done."),
+            t._("Selected: {topics}", topics=names),
+        ]
     )
-
-
-async def digest(event: Inbound, ctx: Context) -> list[Reply]:
-    """What the counselor's students wrote since the last digest (or /digest 7d)."""
-    assert ctx.counselor is not None
-    since = parse_since(event.args.strip(), now=ctx.now) if event.args.strip() else None
-    if event.args.strip() and since is None:
-        return [Reply(text=ctx.t._("Use /digest, /digest 7d or /digest 2026-04-01."))]
-    built = await build_digest(ctx, ctx.counselor, since=since)
-    ctx.counselor.last_digest_at = ctx.now
-    await ctx.uow.audit.record(
-        at=ctx.now,
-        actor=ctx.actor,
-        action="digest.viewed",
-        students=[s.id for s in built.students],
-        via="chat",
-    )
-    # Each chunk may quote any of these students: deleting one of them drops it if unsent.
-    concerns = frozenset(s.id for s in built.students)
-    return [
-        Reply(text=chunk, concerns=concerns) for chunk in render_text(built, ctx.t, max_len=3500)
-    ]
+    return Reply(text=text, buttons=tuple(buttons), columns=2, concerns=frozenset({student.id}))

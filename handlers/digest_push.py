@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from bot.db.models import Counselor
 from bot.engine.context import Context
 from bot.engine.replies import Recipient, Reply
 from bot.scheduling.window import last_weekly
 from handlers.digest.build import build_digest
-from handlers.digest.render import render_text
+from handlers.digest.chat import overview_replies
 
 JOB_LOCK = "job:digest_push"  # several processes: one pushes, the others see it done
-MAX_MESSAGE = 3500
 
 
 async def push_digests(ctx: Context) -> list[Reply]:
@@ -32,19 +33,21 @@ async def push_digests(ctx: Context) -> list[Reply]:
 
 
 async def _push(ctx: Context, counselor: Counselor) -> list[Reply]:
-    built = await build_digest(ctx, counselor, since=None)
+    """The overview of what is new since the last push or digest, whichever is later. It
+    does not mark anything read: the counselor's own /digest still shows it all."""
+    marks = [m for m in (counselor.last_digest_at, counselor.last_digest_push_at) if m]
+    since = max(marks) if marks else None
     counselor.last_digest_push_at = ctx.now
+    built = await build_digest(ctx, counselor, since=since)
     if not built.students:
         return []  # nothing new: the period counts as done, and nobody is disturbed
-    counselor.last_digest_at = ctx.now
     await ctx.uow.audit.record(
         at=ctx.now,
         actor="system",
         action="digest.pushed",
         subject=f"counselor:{counselor.id}",
-        students=len(built.students),
+        students=[s.id for s in built.students],
     )
     to = Recipient("counselor", counselor.id)
-    chunks = render_text(built, ctx.tr(counselor.locale), max_len=MAX_MESSAGE)
-    concerns = frozenset(s.id for s in built.students)  # deleting one drops an unsent chunk
-    return [Reply(text=chunk, to=to, concerns=concerns) for chunk in chunks]
+    replies = overview_replies(ctx, counselor, built, channel=None)
+    return [dataclasses.replace(reply, to=to) for reply in replies]

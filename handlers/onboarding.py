@@ -8,6 +8,7 @@ import math
 import re
 from datetime import timedelta
 
+from bot.codes import looks_like_code
 from bot.db.states import CodeKind, Consent, StudentStatus
 from bot.engine.context import Context
 from bot.engine.events import Inbound, Kind
@@ -20,10 +21,15 @@ from handlers.common import counselor_help, how_to_join, language_picker
 
 log = logging.getLogger(__name__)
 
-CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+LEGACY_CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # codes issued before short ones
 # Wrong codes a chat may send before it has to wait: guessing a code stays hopeless.
 CODE_ATTEMPTS = 5
 CODE_WINDOW = timedelta(minutes=10)
+
+
+def looks_like_a_code(text: str) -> bool:
+    """Whether typed text is meant as an invite or link code (short, or an older long one)."""
+    return looks_like_code(text) or bool(LEGACY_CODE_SHAPE.match(text.strip()))
 
 
 def screen_before_consent(event: Inbound, ctx: Context) -> Inbound:
@@ -33,8 +39,7 @@ def screen_before_consent(event: Inbound, ctx: Context) -> Inbound:
     event is handled, then wiped from the database files; any other words are never stored.
     """
     if event.kind is Kind.TEXT:
-        text = event.text.strip()
-        if CODE_SHAPE.match(text) or safety.is_crisis(ctx, event.text):
+        if looks_like_a_code(event.text) or safety.is_crisis(ctx, event.text):
             return event
         return dataclasses.replace(event, text="")
     if event.kind is Kind.COMMAND:
@@ -48,8 +53,8 @@ async def stranger(event: Inbound, ctx: Context) -> list[Reply]:
     ctx.locale = negotiate(event.locale_hint) or ctx.settings.default_locale
     code = ""
     if event.kind is Kind.COMMAND and event.command == "start":
-        code = event.args.split(" ", 1)[0]
-    elif event.kind is Kind.TEXT and CODE_SHAPE.match(event.text.strip()):
+        code = event.args.strip()  # "K7QMZ-3XHPW", or typed "k7qmz 3xhpw"
+    elif event.kind is Kind.TEXT and looks_like_a_code(event.text):
         code = event.text.strip()
     if event.kind is Kind.UNFOLLOW:
         return []

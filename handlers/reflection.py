@@ -9,10 +9,11 @@ from bot.engine.events import Inbound
 from bot.engine.replies import Button, Recipient, Reply
 from bot.prompts import Question, QuestionKind, pick_variant
 from bot.translate.queue import queue_translation
-from handlers import wording
+from handlers import alerts, wording
 from handlers.buttons import SCALE, SKIP, YES_NO, AnswerButton
 from handlers.common import invalid_button
 from handlers.wording import answer_text as answer_text  # its home before wording.py
+from handlers.yes import means_yes
 
 
 def _to(ctx: Context, student: Student) -> Recipient | None:
@@ -139,7 +140,17 @@ async def answer_text_message(event: Inbound, ctx: Context) -> list[Reply]:
         ]
     if not event.text.strip():
         return [Reply(text=ctx.t._("That message was empty. Please write your answer, or /skip."))]
+    question = ctx.prompts.question(run.questions[run.step])
+    if question.kind == QuestionKind.YESNO and _typed_yes(ctx, question, event.text):
+        # A typed yes counts as pressing Yes (the flag, the alert); the words stay as written.
+        return await _record(ctx, run, event, text=event.text, choice="yes")
     return await _record(ctx, run, event, text=event.text)
+
+
+def _typed_yes(ctx: Context, question: Question, text: str) -> bool:
+    """A yes in any of the languages, or the words of this question's Yes button."""
+    said_yes = ctx.t._(question.answer_yes) if question.answer_yes else ""
+    return means_yes(text, also=(said_yes,))
 
 
 async def choice(pressed: AnswerButton, event: Inbound, ctx: Context) -> list[Reply]:
@@ -182,16 +193,20 @@ async def _record(
     scale: int | None = None,
     skipped: bool = False,
 ) -> list[Reply]:
+    question_id = run.questions[run.step]
     await keep_answer(ctx, run, event, text=text, choice=choice, scale=scale, skipped=skipped)
     assert ctx.student is not None
+    alert: list[Reply] = []
+    if choice == "yes" and ctx.prompts.step_of(question_id).flag == alerts.WANTS_TO_TALK:
+        alert = await alerts.wants_to_talk(ctx, ctx.student)
     if run.state == RunState.ACTIVE:
-        return await ask(ctx, run, ctx.student)
+        return [*alert, *await ask(ctx, run, ctx.student)]
     question_set = ctx.prompts.sets[run.set_id]
     # A set that does not end on yes/no (the follow-ups) ends with the student's own words.
     ends_on_yes_no = question_set.steps[-1].kind == QuestionKind.YESNO
     closing = [] if ends_on_yes_no else await mirror(ctx, run, ctx.student)
     outro = ctx.t._(question_set.outro)
-    return [*closing, Reply(text=outro, extra={"run_id": run.id})]
+    return [*alert, *closing, Reply(text=outro, extra={"run_id": run.id})]
 
 
 async def keep_answer(

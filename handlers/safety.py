@@ -162,7 +162,9 @@ async def alert_counselor(ctx: Context, student: Student, *, kept: str) -> tuple
             "not kept. Please reach out to them.",
             student=name,
         )
-    return [Reply(text=text, to=Recipient("counselor", counselor.id))], has_chat
+    to = Recipient("counselor", counselor.id)
+    alert = Reply(text=text, to=to, concerns=frozenset({student.id}))  # /forget drops it unsent
+    return [alert], has_chat
 
 
 def while_paused(event: Inbound, ctx: Context) -> list[Reply]:

@@ -9,7 +9,7 @@ from bot.db.states import StudentStatus
 from bot.engine.context import Context
 from bot.engine.events import Inbound
 from bot.engine.replies import Reply
-from handlers import followups
+from handlers import alerts, followups
 from handlers.buttons import TimezoneButton
 from handlers.common import invalid_button, student_help
 
@@ -83,9 +83,12 @@ async def resume(event: Inbound, ctx: Context) -> list[Reply]:
 async def stop(event: Inbound, ctx: Context) -> list[Reply]:
     """Stop all messages until the student sends /start or /resume."""
     assert ctx.student is not None
+    already = ctx.student.status == StudentStatus.STOPPED
     ctx.student.status = StudentStatus.STOPPED
     await ctx.uow.outbox.cancel_for_student(ctx.student.id, "stopped")
+    alert = [] if already else await alerts.stopped(ctx, ctx.student)
     return [
+        *alert,
         Reply(
             text=ctx.t._(
                 "I will not send you any more messages. Your answers stay with your counselor "
@@ -93,7 +96,7 @@ async def stop(event: Inbound, ctx: Context) -> list[Reply]:
                 "Send /start to begin again.",
                 days=ctx.settings.retention_days,
             )
-        )
+        ),
     ]
 
 
@@ -113,12 +116,7 @@ async def timezone(event: Inbound, ctx: Context) -> list[Reply]:
                 columns=2,
             )
         ]
-    try:
-        ZoneInfo(name)
-        valid = name in available_timezones()
-    except (ZoneInfoNotFoundError, ValueError):
-        valid = False
-    if not valid:
+    if not known_zone(name):
         return [
             Reply(
                 text=ctx.t._(
@@ -143,12 +141,22 @@ def _set_zone(ctx: Context, zone: str) -> list[Reply]:
     return [Reply(text=ctx.t._("Your time zone is now {zone}.", zone=zone))]
 
 
+def known_zone(name: str) -> bool:
+    """Whether `name` is an IANA time zone this system knows (Asia/Tokyo, UTC, ...)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return name in available_timezones()
+
+
 async def unfollow(event: Inbound, ctx: Context) -> list[Reply]:
     """The student blocked the bot: stop sending."""
     assert ctx.student is not None
+    was_reachable = ctx.student.reachable
     ctx.student.reachable = False
     await ctx.uow.outbox.cancel_for_student(ctx.student.id, "unreachable")
-    return []
+    return await alerts.unreachable(ctx, ctx.student) if was_reachable else []
 
 
 async def follow(event: Inbound, ctx: Context) -> list[Reply]:

@@ -135,7 +135,11 @@ class Harness:
         return student_id
 
     async def session(self, counselor: Counselor, student_id: int, topics: str = "visa") -> None:
-        await self.say(counselor.user, f"/session {student_id} {topics}")
+        """Log a session with these topics; "" logs one without topics (the picker /session
+        N opens, Done with nothing ticked)."""
+        await self.say(counselor.user, f"/session {student_id} {topics}".rstrip())
+        if not topics:
+            await self.press(counselor.user, "Done")
 
     async def advance(self, delta: timedelta) -> None:
         """Move the clock and run what the scheduler would run."""

@@ -47,7 +47,10 @@ def split_for_line(text: str) -> list[str]:
 
 
 def render(replies: Sequence[Reply]) -> list[TextMessage]:
-    """Text messages for the replies, in order; buttons become a quick reply on the last."""
+    """Text messages for the replies, in order; buttons become a quick reply on the last.
+
+    LINE cannot edit a sent message: a reply that `replaces` one goes out as a new message
+    (its quick reply is the live one; LINE hides the older ones once the user taps)."""
     messages: list[TextMessage] = []
     for reply in replies:
         if reply.document is not None:

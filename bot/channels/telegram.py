@@ -27,6 +27,7 @@ from bot.channels.telegram_send import plan
 from bot.channels.telegram_translate import (
     ALLOWED_UPDATES,
     SPENT_CHOICE,
+    keeps_keyboard,
     pressed_label,
     to_inbound,
 )
@@ -212,7 +213,7 @@ class TelegramChannel:
         if event is None:
             return
         await self._sink.receive(event)
-        if query is not None and event.kind is Kind.CHOICE:
+        if query is not None and event.kind is Kind.CHOICE and not keeps_keyboard(query):
             await self._mark_choice(query)
 
     async def _mark_choice(self, query: CallbackQuery) -> None:

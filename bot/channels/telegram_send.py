@@ -6,7 +6,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram.error import BadRequest
 
+from bot.channels.telegram_translate import callback_data
 from bot.engine.replies import Button, Document, Reply
 from bot.text import split_text
 
@@ -30,7 +32,10 @@ def keyboard(buttons: Sequence[Button], columns: int) -> InlineKeyboardMarkup | 
         return None
     width = max(1, columns)
     rows = [
-        [InlineKeyboardButton(b.label, callback_data=b.data) for b in buttons[i : i + width]]
+        [
+            InlineKeyboardButton(b.label, callback_data=callback_data(b.data, keep=b.keep))
+            for b in buttons[i : i + width]
+        ]
         for i in range(0, len(buttons), width)
     ]
     return InlineKeyboardMarkup(rows)
@@ -38,6 +43,17 @@ def keyboard(buttons: Sequence[Button], columns: int) -> InlineKeyboardMarkup | 
 
 def _reply_steps(chat_id: int, reply: Reply) -> list[Step]:
     markup = keyboard(reply.buttons, reply.columns)
+    editable = reply.replaces.isdigit() and reply.document is None
+    if editable and 0 < len(reply.text) <= MAX_TEXT:
+        return [
+            partial(
+                _edit_text,
+                chat_id=chat_id,
+                message_id=int(reply.replaces),
+                text=reply.text,
+                markup=markup,
+            )
+        ]
     if reply.document is None:
         chunks = split_text(reply.text, MAX_TEXT)
         return [
@@ -64,6 +80,21 @@ async def _send_text(
     bot: Bot, *, chat_id: int, text: str, markup: InlineKeyboardMarkup | None
 ) -> object:
     return await bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
+
+
+async def _edit_text(
+    bot: Bot, *, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+) -> object:
+    """Edit the message in place; one that can no longer be edited (deleted, too old) is
+    sent anew, so the reader still gets it."""
+    try:
+        return await bot.edit_message_text(
+            text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+        )
+    except BadRequest as exc:
+        if "not modified" in exc.message.lower():
+            return None
+        return await _send_text(bot, chat_id=chat_id, text=text, markup=markup)
 
 
 async def _send_document(

@@ -12,6 +12,9 @@ from bot.engine.events import Inbound, Kind, typed
 CHANNEL = "telegram"
 # The press on an already-answered keyboard ("✓ label") carries this data; it means nothing.
 SPENT_CHOICE = "-"
+# Callback data of a button that stays usable after a press (Button.keep) starts with this;
+# the adapter strips it, and leaves that keyboard as it is instead of marking it spent.
+KEEP_MARK = "!"
 # What we ask Telegram for; everything else is never delivered.
 ALLOWED_UPDATES = ("message", "edited_message", "channel_post", "callback_query", "my_chat_member")
 # Checked in order: an animation also carries `document`, a venue also carries `location`.
@@ -48,6 +51,16 @@ def to_inbound(update: Update) -> Inbound | None:
     if update.edited_message is not None:
         return _edit(event_id, update.edited_message)
     return None
+
+
+def callback_data(data: str, *, keep: bool) -> str:
+    """The callback data Telegram carries for a neutral button's data."""
+    return KEEP_MARK + data if keep else data
+
+
+def keeps_keyboard(query: CallbackQuery) -> bool:
+    """Whether the pressed button asked to stay usable (its keyboard is not marked)."""
+    return bool(query.data and query.data.startswith(KEEP_MARK))
 
 
 def pressed_label(query: CallbackQuery) -> str | None:
@@ -147,7 +160,7 @@ def _choice(event_id: str, query: CallbackQuery) -> Inbound | None:
         Kind.CHOICE,
         query.from_user,
         message.chat.id,
-        data=query.data,
+        data=query.data.removeprefix(KEEP_MARK),
         message_id=message_id,
     )
 

@@ -54,6 +54,7 @@ class Counselor(Base):
     last_digest_at: Mapped[datetime | None]
     last_digest_push_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]  # no chat account, no digest push; kept for history
 
 
 class Student(Base):

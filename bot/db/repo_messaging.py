@@ -228,6 +228,15 @@ class Outbox:
             .execution_options(synchronize_session=False)
         )
 
+    async def give_back(self, row_id: int) -> None:
+        """Return a claimed row unsent and as it was (shutdown): not a failed attempt."""
+        await self.s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxState.PENDING)
+            .values(claimed_until=None, attempts=OutboxMessage.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+
     async def mark_sent(self, row_id: int, *, now: datetime) -> None:
         """Record a delivery; the text is not kept twice, nor the chat of a stranger."""
         chat_id = case((OutboxMessage.forget_chat, ""), else_=OutboxMessage.chat_id)

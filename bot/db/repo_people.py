@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.codes import new_code, normalize
 from bot.db.models import ChannelAccount, Code, CodeAttempt, Counselor, Student
 
 
@@ -71,6 +71,20 @@ class Students:
     async def delete(self, student_id: int) -> None:
         await self.s.execute(delete(Student).where(Student.id == student_id))
 
+    async def hand_over(self, from_counselor: int, to_counselor: int) -> int:
+        """Move every student of one counselor to another; returns how many."""
+        result = await self.s.execute(
+            update(Student)
+            .where(Student.counselor_id == from_counselor)
+            .values(counselor_id=to_counselor)
+            .execution_options(synchronize_session="fetch")
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def count_by_counselor(self) -> dict[int, int]:
+        query = select(Student.counselor_id, func.count(Student.id)).group_by(Student.counselor_id)
+        return {cid: int(n) for cid, n in (await self.s.execute(query)).all()}
+
 
 class Accounts:
     def __init__(self, session: AsyncSession) -> None:
@@ -123,6 +137,13 @@ class Accounts:
         query = select(ChannelAccount).where(ChannelAccount.counselor_id == counselor_id)
         return list((await self.s.scalars(query.order_by(ChannelAccount.id))).all())
 
+    async def delete_of_counselor(self, counselor_id: int) -> int:
+        """Unlink a counselor's chat accounts; returns how many."""
+        result = await self.s.execute(
+            delete(ChannelAccount).where(ChannelAccount.counselor_id == counselor_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
 
 class Codes:
     def __init__(self, session: AsyncSession) -> None:
@@ -131,11 +152,12 @@ class Codes:
     async def create(
         self, *, kind: str, counselor_id: int, label: str, now: datetime, ttl: timedelta
     ) -> str:
-        """Make a 128-bit random code; only its hash is stored. Returns the code itself."""
-        code = secrets.token_urlsafe(16)
+        """Make a short random code (bot/codes.py); only its hash is stored. Returns the
+        code itself, grouped for reading."""
+        code = new_code()
         self.s.add(
             Code(
-                code_hash=hash_code(code),
+                code_hash=hash_code(normalize(code)),
                 kind=kind,
                 counselor_id=counselor_id,
                 label=label,
@@ -150,9 +172,11 @@ class Codes:
         """Use a valid code once: a second use, an expired or unknown code gives None."""
         if not code or len(code) > 64:
             return None
+        # Codes made before they were short were stored exactly as issued.
+        hashes = {hash_code(normalize(code)), hash_code(code)}
         row = await self.s.scalar(
             update(Code)
-            .where(Code.code_hash == hash_code(code), Code.used_at.is_(None), Code.expires_at > now)
+            .where(Code.code_hash.in_(hashes), Code.used_at.is_(None), Code.expires_at > now)
             .values(used_at=now)
             .returning(Code)
         )
@@ -161,6 +185,16 @@ class Codes:
     async def delete_expired_before(self, cutoff: datetime) -> int:
         """Forget codes that expired before the cutoff (used or not), with their labels."""
         result = await self.s.execute(delete(Code).where(Code.expires_at < cutoff))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def revoke_unused(self, counselor_id: int, *, now: datetime, kind: str | None) -> int:
+        """Make a counselor's unused codes (of one kind, or all) expire now."""
+        query = update(Code).where(
+            Code.counselor_id == counselor_id, Code.used_at.is_(None), Code.expires_at > now
+        )
+        if kind is not None:
+            query = query.where(Code.kind == kind)
+        result = await self.s.execute(query.values(expires_at=now, label=""))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

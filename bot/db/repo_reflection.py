@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -30,16 +30,6 @@ class Sessions:
 
     async def get(self, session_id: int) -> CounselingSession | None:
         return await self.s.get(CounselingSession, session_id)
-
-    async def of_students_since(
-        self, student_ids: Sequence[int], since: datetime
-    ) -> list[CounselingSession]:
-        query = (
-            select(CounselingSession)
-            .where(CounselingSession.student_id.in_(student_ids), CounselingSession.held_at > since)
-            .order_by(CounselingSession.held_at)
-        )
-        return list((await self.s.scalars(query)).all())
 
     async def of_student(self, student_id: int) -> list[CounselingSession]:
         query = select(CounselingSession).where(CounselingSession.student_id == student_id)
@@ -210,6 +200,11 @@ class Runs:
             )
         return ids
 
+    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert many runs in one statement (imports, benchmarks); ids are not returned."""
+        if rows:
+            await self.s.execute(insert(Run), list(rows))
+
     async def of_students(self, student_ids: Sequence[int]) -> list[Run]:
         query = select(Run).where(Run.student_id.in_(student_ids)).order_by(Run.id)
         return list((await self.s.scalars(query)).all())
@@ -224,6 +219,11 @@ class Answers:
         self.s.add(answer)
         await self.s.flush()
         return answer
+
+    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert many answers in one statement (imports, benchmarks)."""
+        if rows:
+            await self.s.execute(insert(Answer), list(rows))
 
     async def of_run(self, run_id: int) -> list[Answer]:
         query = select(Answer).where(Answer.run_id == run_id).order_by(Answer.id)
@@ -242,14 +242,6 @@ class Answers:
             Answer.message_id == message_id,
         )
         return await self.s.scalar(query)
-
-    async def of_students_since(self, student_ids: Sequence[int], since: datetime) -> list[Answer]:
-        query = (
-            select(Answer)
-            .where(Answer.student_id.in_(student_ids), Answer.created_at > since)
-            .order_by(Answer.created_at, Answer.id)
-        )
-        return list((await self.s.scalars(query)).all())
 
     async def delete_older_than(self, cutoff: datetime) -> int:
         result = await self.s.execute(delete(Answer).where(Answer.created_at < cutoff))

@@ -127,15 +127,6 @@ class Translations:
             .values(status="failed", provider=provider, translated_at=now)
         )
 
-    async def for_answers(self, answer_ids: Sequence[int], target: str) -> dict[int, Translation]:
-        """The translations into `target` of these answers, by answer id."""
-        if not answer_ids:
-            return {}
-        query = select(Translation).where(
-            Translation.answer_id.in_(list(answer_ids)), Translation.target == target
-        )
-        return {row.answer_id: row for row in (await self.s.scalars(query)).all()}
-
     async def of_student(self, student_id: int) -> list[Translation]:
         query = select(Translation).where(Translation.student_id == student_id)
         return list((await self.s.scalars(query.order_by(Translation.id))).all())

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db.engine import sessionmaker
+from bot.db.repo_digest import DigestReads
 from bot.db.repo_messaging import Inbox, Outbox, States
 from bot.db.repo_people import Accounts, CodeAttempts, Codes, Counselors, Students
 from bot.db.repo_reflection import Answers, Audit, Runs, Sessions
@@ -35,6 +36,7 @@ class UnitOfWork:
         self.states = States(session)
         self.audit = Audit(session)
         self.translations = Translations(session)
+        self.digest = DigestReads(session)
 
     @property
     def is_postgres(self) -> bool:
@@ -46,6 +48,10 @@ class UnitOfWork:
             await self.session.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key}
             )
+
+    async def analyze(self) -> None:
+        """Refresh the query planner's statistics (after a bulk load, as autovacuum would)."""
+        await self.session.execute(text("ANALYZE"))
 
     async def commit(self) -> None:
         await self.session.commit()

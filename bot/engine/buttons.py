@@ -14,8 +14,9 @@ from bot.engine.replies import Button
 
 SEPARATOR = ":"
 # Telegram's callback_data holds 64 bytes, LINE's postback data 300 characters: the
-# tighter one binds. Data is ASCII, so bytes and characters count the same.
-MAX_DATA_BYTES = 64
+# tighter one binds, less one byte the Telegram adapter may add (its mark for a button that
+# stays usable, Button.keep). Data is ASCII, so bytes and characters count the same.
+MAX_DATA_BYTES = 63
 
 
 class ButtonData:
@@ -29,8 +30,9 @@ class ButtonData:
     def encode(self) -> str:
         return pack(self.PREFIX, *self.parts())
 
-    def button(self, label: str) -> Button:
-        return Button(label, self.encode())
+    def button(self, label: str, *, keep: bool = False) -> Button:
+        """A button with this data; `keep`: it stays usable after a press (Button.keep)."""
+        return Button(label, self.encode(), keep=keep)
 
 
 def pack(prefix: str, *parts: str) -> str:

@@ -21,6 +21,9 @@ class Button:
 
     label: str
     data: str
+    # A button that stays usable after a press (a picker that is edited in place, a menu of
+    # students): channels that mark a pressed keyboard as spent leave this one alone.
+    keep: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,13 +60,21 @@ class Reply:
     # Number of buttons per row when rendered as a keyboard (Telegram); LINE ignores it.
     columns: int = 1
     concerns: frozenset[int] = frozenset()
+    # The platform id of an earlier bot message this one replaces (the message whose button
+    # was pressed): Telegram edits it in place; a channel that cannot edit (LINE) sends it
+    # as a new message.
+    replaces: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """Serialize the renderable part (recipient and timing live on the outbox row)."""
         raw: dict[str, Any] = {"text": self.text, "columns": self.columns}
         if self.buttons:
-            raw["buttons"] = [[b.label, b.data] for b in self.buttons]
+            raw["buttons"] = [
+                [b.label, b.data, 1] if b.keep else [b.label, b.data] for b in self.buttons
+            ]
+        if self.replaces:
+            raw["replaces"] = self.replaces
         if self.document is not None:
             raw["document"] = {
                 "filename": self.document.filename,
@@ -83,7 +94,11 @@ class Reply:
             )
         return cls(
             text=raw["text"],
-            buttons=tuple(Button(label, data) for label, data in raw.get("buttons", [])),
+            buttons=tuple(
+                Button(b[0], b[1], keep=bool(b[2]) if len(b) > 2 else False)
+                for b in raw.get("buttons", [])
+            ),
             document=document,
             columns=raw.get("columns", 1),
+            replaces=raw.get("replaces", ""),
         )

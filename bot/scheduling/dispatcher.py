@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +33,10 @@ MAX_ATTEMPTS = 8
 BATCH = 50
 MIN_RETRY_SECONDS = 1.0
 _PACING_MEMORY = 10_000  # chats whose last send time is remembered
+
+
+class _Stopping(Exception):
+    """The process is stopping: the row goes back to the queue unsent."""
 
 
 def backoff(attempts: int) -> timedelta:
@@ -74,6 +78,10 @@ class OutboxDispatcher:
         }
         self._last_sent: dict[tuple[str, str], float] = {}
         self._tick_lock = asyncio.Lock()
+        # Called (after commit) with a student found unreachable by a send, so the
+        # composition root can alert the counselor; bot/ knows no features.
+        self.on_unreachable: Callable[[int], Awaitable[object]] | None = None
+        self._stopping = asyncio.Event()
 
     @property
     def send_timeout(self) -> float:
@@ -81,6 +89,26 @@ class OutboxDispatcher:
         and retried: it must end well before its lease does, or another dispatcher could
         claim the row while it is still being sent."""
         return self.lease.total_seconds() / 2
+
+    def begin_stop(self) -> None:
+        """Claim nothing more and stop waiting for rate limits: what is still queued stays
+        queued (for the next start), however much there is."""
+        self._stopping.set()
+
+    def resume(self) -> None:
+        self._stopping.clear()
+
+    async def flush(self, seconds: float) -> None:
+        """Send what is due for at most `seconds` (at shutdown), then stop claiming."""
+        if self._stopping.is_set():
+            return
+        try:
+            async with asyncio.timeout(seconds):
+                await self.tick()
+        except TimeoutError:
+            log.info("outbox.flush_cut_short", extra={"seconds": seconds})
+        finally:
+            self.begin_stop()
 
     async def send_now(self, row_ids: Sequence[int]) -> None:
         """Send rows that were just committed (the reply path), in order per chat."""
@@ -104,13 +132,13 @@ class OutboxDispatcher:
         A row that fails is given a due time in the future, so the rounds end."""
         async with self._tick_lock:
             total = 0
-            while tried := await self._run(None):
+            while not self._stopping.is_set() and (tried := await self._run(None)):
                 total += tried
             return total
 
     async def _run(self, ids: list[int] | None) -> int:
-        if not self.channels:
-            return 0  # a CLI process: the running bot sends what it queued
+        if not self.channels or self._stopping.is_set():
+            return 0  # a CLI process (the running bot sends what it queued), or stopping
         now = self.clock.now()
         async with self.db.uow() as uow:
             rows = await uow.outbox.claim(
@@ -166,6 +194,13 @@ class OutboxDispatcher:
         except Rejected as exc:
             log.warning("outbox.rejected", extra={"channel": row.channel, "row": row.id})
             await self._fail(row, str(exc))
+        except _Stopping:
+            await self._give_back(row)
+        except asyncio.CancelledError:
+            # Cut off at shutdown: the row goes back unsent (it may have reached the
+            # platform; Telegram may then show that one message twice after the restart).
+            await asyncio.shield(self._give_back(row))
+            raise
         except TimeoutError:
             await self._retry(row, None, "send timed out")
         except Exception as exc:  # an unexpected failure is retried, never lost
@@ -180,19 +215,40 @@ class OutboxDispatcher:
             self.stats["sent"] += 1
 
     async def _pace(self, channel: Channel, chat_id: str) -> None:
-        """Wait for the channel's overall rate and the chat's minimum interval."""
-        await self._limiters[channel.name].acquire()
+        """Wait for the channel's overall rate and the chat's minimum interval; a stop
+        ends the wait (the row goes back to the queue)."""
+        await self._unless_stopping(self._limiters[channel.name].acquire())
         interval = channel.limits.per_chat_interval
         if interval <= 0:
             return
         key = (channel.name, chat_id)
         wait = self._last_sent.get(key, 0.0) + interval - time.monotonic()
         if wait > 0:
-            await asyncio.sleep(wait)
+            await self._unless_stopping(asyncio.sleep(wait))
         self._last_sent[key] = time.monotonic()
         if len(self._last_sent) > _PACING_MEMORY:
             cutoff = time.monotonic() - interval
             self._last_sent = {k: v for k, v in self._last_sent.items() if v > cutoff}
+
+    async def _unless_stopping(self, waiting: Awaitable[object]) -> None:
+        if self._stopping.is_set():
+            raise _Stopping
+        task = asyncio.ensure_future(waiting)
+        stop = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not task.done():
+                task.cancel()
+        if not task.done() or task.cancelled():
+            raise _Stopping
+        task.result()
+
+    async def _give_back(self, row: Claimed) -> None:
+        async with self.db.uow() as uow:
+            await uow.outbox.give_back(row.id)
+            await uow.commit()
 
     async def _fail(self, row: Claimed, error: str) -> None:
         async with self.db.uow() as uow:
@@ -224,12 +280,19 @@ class OutboxDispatcher:
     async def _unreachable(self, row: Claimed) -> None:
         """The user blocked the bot: mark them, and drop what was still to be sent to them."""
         log.info("outbox.unreachable", extra={"channel": row.channel, "row": row.id})
+        newly = False
         async with self.db.uow() as uow:
             if row.student_id is not None:
                 student = await uow.students.get(row.student_id)
                 if student is not None:
+                    newly = student.reachable
                     student.reachable = False
             await uow.outbox.mark_failed(row.id, error="unreachable", keep_payload=False)
             await uow.outbox.cancel_for_chat(row.channel, row.chat_id, "unreachable")
             await uow.commit()
         self.stats["unreachable"] += 1
+        if newly and row.student_id is not None and self.on_unreachable is not None:
+            try:
+                await self.on_unreachable(row.student_id)
+            except Exception:
+                log.exception("outbox.unreachable_hook_failed", extra={"row": row.id})

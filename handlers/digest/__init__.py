@@ -1,1 +1,1 @@
-"""The counselor's digest: built as data (build.py), rendered as text, CSV or JSON (render.py)."""
+"""The counselor's digest: built as data (build.py), rendered for chat and files (render.py)."""

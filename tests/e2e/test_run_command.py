@@ -236,3 +236,57 @@ def test_run_with_a_refused_token_exits_1_with_one_line_and_no_token(
     failures = [line for line in lines if line.startswith("furikaeri: could not start")]
     assert len(failures) == 1 and "InvalidToken" in failures[0]
     assert not any("not-the-bots-token" in line for line in lines)
+
+
+async def _queue(tmp_path: Path, chat: int, n: int) -> None:
+    """`n` messages due now for one Telegram chat, written through the repositories."""
+    from datetime import UTC, datetime
+
+    from bot.bootstrap import build
+    from bot.config import load_settings
+    from bot.db.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'furikaeri.db'}"
+    app = build(load_settings(database_url=url, _env_file=None), channels={})
+    try:
+        await upgrade(app.db.engine)
+        now = datetime.now(UTC)
+        async with app.db.uow() as uow:
+            for i in range(n):
+                await uow.outbox.add(
+                    idempotency_key=f"queued-{i}",
+                    channel="telegram",
+                    chat_id=str(chat),
+                    payload={"messages": [{"text": f"queued message {i}", "columns": 1}]},
+                    due_at=now,
+                    created_at=now,
+                )
+            await uow.commit()
+    finally:
+        await app.db.dispose()
+
+
+async def test_sigterm_ends_the_process_within_ten_seconds_whatever_is_queued(
+    tmp_path: Path, servers: tuple[FakeTelegram, LineApiFake, str, str]
+) -> None:
+    tg, _, tg_url, _ = servers
+    await _queue(tmp_path, STRANGER, 500)  # at 1 per second per chat: over 8 minutes
+    bot = Running(env_for(tmp_path, tg_url, webhook=False), tmp_path)
+    try:
+        await bot.healthy()
+        await eventually(lambda: len(tg.sent_messages(STRANGER)) >= 2, "sending under way")
+        started = asyncio.get_running_loop().time()
+        code, stderr = bot.terminate()
+        took = asyncio.get_running_loop().time() - started
+    finally:
+        bot.kill()
+
+    assert code == 0, stderr
+    assert took < 10, f"SIGTERM took {took:.1f} s"
+    sent = len(tg.sent_messages(STRANGER))
+    statuses = outbox_statuses(tmp_path)
+    assert statuses.count("sent") == sent < 20
+    assert statuses.count("pending") == 500 - sent  # what was not sent stays queued
+    with sqlite3.connect(tmp_path / "furikaeri.db") as db:
+        claimed = db.execute("SELECT count(*) FROM outbox WHERE claimed_until IS NOT NULL")
+        assert claimed.fetchone() == (0,)  # none held by a lease: the next start sends them

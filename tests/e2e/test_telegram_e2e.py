@@ -123,14 +123,14 @@ async def test_the_whole_loop_from_link_to_digest(world: World, tg: FakeTelegram
     await world.tg_say(COUNSELOR, "/digest")
     digest = world.tg_texts(COUNSELOR)[-1]
     for expected in (
-        "■ Linh",
+        "Linh (#1)",
         "wants to talk",
         "Visa and residence status, Job interviews",
-        "→ Interviews",
-        "→ I noticed I talk too fast in interviews.",
-        "→ How long the visa change takes.",
-        "→ Practise one interview with a friend.",
-        "→ Yes",
+        "Most useful: Interviews",
+        "Noticed about themselves: I noticed I talk too fast in interviews.",
+        "Still unclear: How long the visa change takes.",
+        "Next step: Practise one interview with a friend.",
+        "Talk again: Yes",
     ):
         assert expected in digest
 
@@ -198,7 +198,7 @@ async def test_a_restart_mid_reflection_resumes_at_the_right_question(
     ]
     await world.tg_say(COUNSELOR, "/digest")
     digest = world.tg_texts(COUNSELOR)[-1]
-    assert "→ I noticed I was calm." in digest and "→ Whether I need a new visa." in digest
+    assert ": I noticed I was calm." in digest and ": Whether I need a new visa." in digest
 
 
 @pytest.fixture
@@ -309,13 +309,25 @@ async def test_long_text_and_emoji_are_kept_exactly(hooked: World, tg: FakeTeleg
     assert len(mirror) >= 3  # the read-back of 10,000 characters came in several messages
     assert "".join("".join(mirror).split()).count("".join(words.split())) == 1
 
-    await hooked.tg_say(COUNSELOR, "/digest")
-    digest = "\n".join(t for t in hooked.tg_texts(COUNSELOR) if "word" in t or "■" in t)
-    assert f"→ {emoji}" in digest
+    await hooked.tg_say(COUNSELOR, "/digest")  # too long for one message: an overview
+    assert "Linh (#1)" in hooked.tg_texts(COUNSELOR)[-1]
+    await hooked.tg_press(COUNSELOR, "Linh")  # her detail, in pages edited in place
+    pages = [hooked.tg_texts(COUNSELOR)[-1]]
+    while "Next ▶" in [
+        label for row in keyboard(tg.sent_messages(COUNSELOR)[-1]) for label, _ in row
+    ]:
+        await hooked.tg_press(COUNSELOR, "Next ▶")
+        pages.append(hooked.tg_texts(COUNSELOR)[-1])
+    assert len(pages) >= 3 and all(len(p) <= 4096 for p in pages)
+    assert pages[0].endswith(f"Page 1 of {len(pages)}")
+    digest = "\n".join(p.rsplit("\n", 1)[0] for p in pages)  # without the "Page n of m"
+    assert f": {emoji}" in digest
     assert "".join(digest.split()).count("".join(words.split())) == 1
 
 
-async def test_a_long_digest_is_split_on_line_boundaries(hooked: World, tg: FakeTelegram) -> None:
+async def test_a_long_digest_comes_as_an_overview_and_whole_as_one_file(
+    hooked: World, tg: FakeTelegram
+) -> None:
     from handlers import admin
     from handlers.digest.render import render_text
 
@@ -326,18 +338,20 @@ async def test_a_long_digest_is_split_on_line_boundaries(hooked: World, tg: Fake
     lines = [f"Line {n:02d}: what I noticed about my job search this week." for n in range(90)]
     await hooked.tg_say(STUDENT, "\n".join(lines))
     assert hooked.running is not None
-    built = await admin.digest(
-        hooked.running.engine, counselor_id=counselor_id, since=None, mark_read=False
-    )
+    built = await admin.digest(hooked.running.engine, counselor_id=counselor_id, since=None)
     [whole] = render_text(built, translator("en"), max_len=1_000_000)
     assert len(whole) > 4096
     before = len(tg.sent_messages(COUNSELOR))
 
     await hooked.tg_say(COUNSELOR, "/digest")
 
-    parts = hooked.tg_texts(COUNSELOR)[before:]
-    assert len(parts) >= 2 and all(len(p) <= 4096 for p in parts)
-    assert "\n".join(parts) == whole  # nothing lost, every cut between two lines
+    [overview] = hooked.tg_texts(COUNSELOR)[before:]
+    assert "Linh (#1)" in overview and "Line 00" not in overview
+    await hooked.tg_press(COUNSELOR, "All as a file")
+    [upload] = tg.sent_documents(COUNSELOR)
+    assert upload["filename"].endswith(".txt")
+    assert upload["content"].decode("utf-8") == whole  # nothing lost, in one file
+    assert len(tg.sent_messages(COUNSELOR)) == before + 2
 
 
 async def test_an_edit_updates_the_stored_answer(hooked: World, tg: FakeTelegram) -> None:

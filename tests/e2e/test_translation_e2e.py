@@ -72,7 +72,7 @@ async def test_vietnamese_answers_reach_a_japanese_counselor_translated(
     assert ("LibreTranslate (127.0.0.1)" if provider == "libretranslate" else "DeepL") in consent
     await world.tg_press(STUDENT, VI._("I agree"))
     [student] = await admin.list_students(engine, counselor_id=counselor_id)
-    await world.tg_say(COUNSELOR, f"/session {student['id']} visa,interview", language_code="ja")
+    await world.tg_say(COUNSELOR, f"/session {student.id} visa,interview", language_code="ja")
 
     # The translator is down while the student answers: the answers go on regardless.
     service.down = True
@@ -87,9 +87,9 @@ async def test_vietnamese_answers_reach_a_japanese_counselor_translated(
     for original, translated in ANSWERS.items():
         assert original in digest and translated not in digest
     assert JA._("Machine translation ({provider}):", provider=name) not in digest
-    assert f"→ {JA._('Interviews')}" in digest  # the button choice, in Japanese already
+    assert f": {JA._('Interviews')}\n" in digest  # the button choice, in Japanese already
     built = await admin.digest(engine, counselor_id=counselor_id, since=None, mark_read=False)
-    assert all(a.translation is None for s in built.students for a in s.answers)
+    assert all(a.translation is None for s in built.students for r in s.runs for a in r.answers)
 
     # The service comes back; the next tick after the backoff catches up.
     service.down = False
@@ -100,7 +100,7 @@ async def test_vietnamese_answers_reach_a_japanese_counselor_translated(
     digest = world.tg_texts(COUNSELOR)[-1]
     label = JA._("Machine translation ({provider}):", provider=name)
     for original, translated in ANSWERS.items():
-        assert f"  → {original}\n    {label} {translated}" in digest  # original first
+        assert f": {original}\n  ↳ {label} {translated}" in digest  # original first
 
     since = world.clock.now() - timedelta(days=7)
     built = await admin.digest(engine, counselor_id=counselor_id, since=since, mark_read=False)
@@ -110,6 +110,7 @@ async def test_vietnamese_answers_reach_a_japanese_counselor_translated(
         assert by_answer[original]["translation"] == translated
         assert by_answer[original]["translation_provider"] == name
     assert by_answer[JA._("Interviews")]["translation"] == ""
-    answers: list[dict[str, Any]] = json.loads(render_json(built))["students"][0]["answers"]
+    runs: list[dict[str, Any]] = json.loads(render_json(built))["students"][0]["runs"]
+    answers = [a for run in runs for a in run["answers"]]
     shown = {a["answer"]: a["translation"] for a in answers}
     assert shown == {**ANSWERS, JA._("Interviews"): None}

@@ -105,4 +105,4 @@ async def test_a_nul_character_is_stored_not_lost(harness: Harness) -> None:
     assert await _texts(harness, student_id) == [f"before{kept}after"]
     assert label == f"Li{kept}nh"
     digest = "\n".join(m.text for m in await harness.say(counselor.user, "/digest"))
-    assert f"→ before{kept}after" in digest
+    assert f": before{kept}after" in digest

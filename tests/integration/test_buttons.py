@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.db.models import InboxEvent
+from bot.db.models import CounselingSession, InboxEvent
 from bot.engine.events import Kind
 from bot.i18n import translator
 from handlers import COMMANDS
@@ -53,7 +53,7 @@ async def in_reflection(
 
 
 def test_every_declared_family_is_tested_here() -> None:
-    tested = {"lang", "consent", "a", "tz", "forget", "ses"}
+    tested = {"lang", "consent", "a", "tz", "forget", "ses", "dig"}
     assert {family.prefix for family in COMMANDS.buttons} == tested
 
 
@@ -178,7 +178,74 @@ async def test_the_session_picker_refuses_forged_and_stale_presses(harness: Harn
     assert student_id
 
 
-@pytest.mark.parametrize("data", ["consent:yes", "lang:en", "forget:no", "tz:UTC", "a:1:0:skip"])
+async def test_the_session_pickers_cancel_logs_nothing(harness: Harness) -> None:
+    counselor = await harness.counselor()
+    await harness.student(counselor, "s1")
+    await harness.say(counselor.user, "/session")
+    await harness.press(counselor.user, "Linh")
+    await harness.press(counselor.user, "Visa / status")
+    [reply] = await harness.send(harness.event(counselor.user, kind=Kind.CHOICE, data="ses:x"))
+    assert reply.text == "Cancelled. No session was logged."
+    assert await rows_of(harness.engine.db, CounselingSession) == []
+    # The picker is gone with it: its Done finds nothing to log.
+    await refused(harness, counselor.user, "ses:done", answer=NO_LONGER_OPEN)
+
+
+async def test_the_digest_buttons_refuse_forged_and_stale_presses(harness: Harness) -> None:
+    counselor = await harness.counselor()
+    own = await harness.student(counselor, "s1")
+    other = await harness.counselor(name="Tanaka")
+    theirs = await harness.student(other, "s2", name="Ana")
+    await harness.session(counselor, own)
+    await harness.say("s1", "My own answer")
+    since = int((harness.clock.now() - timedelta(days=7)).timestamp())
+    future = int((harness.clock.now() + timedelta(days=1)).timestamp())
+    for data in (
+        f"dig:s:{theirs}:{since}",  # another counselor's student
+        f"dig:p:{theirs}:{since}:0",
+        "dig:s:99999:0",  # no such student
+        f"dig:s:{own}:{future}",  # a window no overview was made for
+        f"dig:p:{own}:{since}:1",  # a page the detail does not have
+        f"dig:f:{since}",  # files are only offered where they can be sent (Telegram)
+        f"dig:s:{own}",
+        f"dig:s:{own}:{since}:0",
+        f"dig:p:{own}:{since}",
+        f"dig:x:{since}",
+        f"dig:s:{own}:-{since}",
+    ):
+        await refused(harness, counselor.user, data)
+    # The same press for a window that began, about one's own student, works.
+    [detail] = await harness.send(
+        harness.event(counselor.user, kind=Kind.CHOICE, data=f"dig:s:{own}:{since}")
+    )
+    assert "My own answer" in detail.text
+    await refused(harness, "s1", f"dig:s:{own}:{since}")  # a student has no digest buttons
+
+
+async def test_a_counselors_language_and_zone_buttons_must_be_ones_offered(
+    harness: Harness,
+) -> None:
+    counselor = await harness.counselor()
+    for data in (
+        "lang:xx",
+        "lang:de",
+        "lang:EN",
+        "lang:",
+        "tz:Mars/Olympus_Mons",
+        "tz:Europe/Paris",
+    ):
+        await refused(harness, counselor.user, data)
+    [reply] = await harness.send(
+        harness.event(counselor.user, kind=Kind.CHOICE, data="tz:Asia/Seoul")
+    )
+    assert reply.text.startswith("Your time zone is now Asia/Seoul.")
+    [reply] = await harness.send(harness.event(counselor.user, kind=Kind.CHOICE, data="lang:ja"))
+    assert reply.text == translator("ja")._(
+        "From now on I write to you in English: alerts, the digest and its labels."
+    )
+
+
+@pytest.mark.parametrize("data", ["consent:yes", "forget:no", "a:1:0:skip"])
 async def test_a_counselor_pressing_a_student_button_is_refused(
     harness: Harness, data: str
 ) -> None:

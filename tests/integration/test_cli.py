@@ -55,9 +55,9 @@ def test_every_command_has_help() -> None:
 def test_admin_flow_from_counselor_to_digest(cli) -> None:  # type: ignore[no-untyped-def]
     cli("db", "upgrade")
     added = as_json(cli("counselor", "add", "Sato", "--locale", "en", "--json"))
-    assert added["id"] == 1 and len(added["link_code"]) >= 22  # 128 bits, url-safe
+    assert added["id"] == 1 and len(added["link_code"]) == 11  # "K7QMZ-3XHPW"
     invite = as_json(cli("invite", "--counselor", "1", "--name", "Linh", "--json"))
-    assert len(invite["invite_code"]) >= 22
+    assert len(invite["invite_code"]) == 11
     assert as_json(cli("students", "--counselor", "1", "--json")) == []
     digest = as_json(cli("digest", "--counselor", "1", "--format", "json"))
     assert digest["students"] == []
@@ -103,3 +103,30 @@ def test_run_without_channels_exits_2_naming_the_variables(cli) -> None:  # type
     result = cli("run", ok=False)
     assert result.exit_code == 2
     assert "FURIKAERI_TELEGRAM_TOKEN" in result.output and "furikaeri demo" in result.output
+
+
+def test_counselor_list_relink_and_remove(cli) -> None:  # type: ignore[no-untyped-def]
+    first = as_json(cli("counselor", "add", "Sato", "--locale", "ja", "--json"))
+    cli("counselor", "add", "Tanaka", "--locale", "en")
+    table = cli("counselor", "list").stdout.splitlines()
+    assert table[0].split() == ["id", "name", "language", "linked", "students", "status"]
+    assert table[1].split()[:3] == ["1", "Sato", "ja"] and "not linked" in table[1]
+    relinked = as_json(cli("counselor", "relink", "1", "--json"))
+    assert relinked["link_code"] != first["link_code"] and len(relinked["link_code"]) == 11
+
+    assert cli("counselor", "remove", "1", ok=False).exit_code == 2  # keep or hand over?
+    flags = ("--keep-students", "--hand-over-to", "2")
+    assert cli("counselor", "remove", "1", *flags, ok=False).exit_code == 2
+    assert cli("counselor", "remove", "1", "--hand-over-to", "1", ok=False).exit_code == 1
+    removed = as_json(cli("counselor", "remove", "1", "--hand-over-to", "2", "--json"))
+    assert removed["to"] == 2
+    listed = as_json(cli("counselor", "list", "--json"))
+    assert [c["removed_at"] is not None for c in listed] == [True, False]
+    assert cli("invite", "--counselor", "1", ok=False).exit_code == 1  # removed: no invites
+    assert cli("counselor", "relink", "1", ok=False).exit_code == 1
+
+
+def test_students_prints_a_table_and_json(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("counselor", "add", "Sato", "--locale", "en")
+    assert cli("students", "--counselor", "1").stdout.strip() == "no students yet"
+    assert as_json(cli("students", "--counselor", "1", "--json")) == []

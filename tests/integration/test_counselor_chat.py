@@ -36,11 +36,36 @@ async def test_session_with_buttons_toggles_topics(harness: Harness) -> None:
     await harness.press(counselor.user, "Visa / status")  # untick
     picker = harness.last(counselor.user)
     assert [b.label for b in picker.buttons if b.label.startswith("✓")] == ["✓ Interviews"]
-    assert len(picker.buttons) <= 13  # fits a LINE quick reply
+    assert "Selected: Interviews" in picker.text
+    assert [b.label for b in picker.buttons][-2:] == ["Done", "Cancel"]
     await harness.press(counselor.user, "Done")
     assert "Session logged for Minh (Interviews)" in harness.texts(counselor.user)[-1]
     # One topic is no choice: the student answers the first question in words.
     assert [b.label for b in harness.last("s1").buttons] == ["Skip"]
+
+
+async def test_session_cancel_logs_nothing(harness: Harness) -> None:
+    counselor = await harness.counselor()
+    await harness.student(counselor, "s1", name="Minh")
+    await harness.say(counselor.user, "/session")
+    await harness.press(counselor.user, "Minh")
+    await harness.press(counselor.user, "Visa / status")
+    await harness.press(counselor.user, "Cancel")
+    assert harness.texts(counselor.user)[-1] == "Cancelled. No session was logged."
+    assert harness.texts("s1")[-1].startswith("Thank you!")  # no question was sent
+    replies = await harness.press(counselor.user, "Done")  # the old picker is spent
+    assert "no longer open" in replies[-1].text
+
+
+async def test_session_with_a_number_and_no_topics_asks_for_the_topics(harness: Harness) -> None:
+    counselor = await harness.counselor()
+    student_id = await harness.student(counselor, "s1", name="Minh")
+    [picker] = await harness.say(counselor.user, f"/session {student_id}")
+    assert picker.text.startswith("Session with Minh.")
+    assert harness.texts("s1")[-1].startswith("Thank you!")  # nothing logged yet
+    await harness.press(counselor.user, "Interviews")
+    await harness.press(counselor.user, "Done")
+    assert "Session logged for Minh (Interviews)" in harness.texts(counselor.user)[-1]
 
 
 async def test_session_for_an_unknown_number_is_refused(harness: Harness) -> None:

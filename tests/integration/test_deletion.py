@@ -59,17 +59,18 @@ async def test_an_unsent_digest_chunk_quoting_part_of_a_long_answer_is_never_del
     await world.tg_say(STUDENT, LONG_ANSWER)
     await world.tg_say(OTHER, "Minh's own answer 5e21")
 
-    # Telegram holds the counselor's chat back: the digest waits in the outbox.
-    tg.fail_next("sendMessage", status=429, retry_after=30, chat_id=COUNSELOR)
-    await world.tg_say(COUNSELOR, "/digest")
+    await world.tg_say(COUNSELOR, "/digest Linh")  # her detail, a page at a time
+    assert world.tg_texts(COUNSELOR)[-1].endswith("Page 1 of 4")
+    # Telegram holds the counselor's chat back: the next page waits in the outbox.
+    tg.fail_next("editMessageText", status=429, retry_after=30, chat_id=COUNSELOR)
+    await world.tg_press(COUNSELOR, "Next ▶")
     waiting = [
         r for r in await world.rows(OutboxMessage, chat_id=str(COUNSELOR)) if r.status == "pending"
     ]
     quoted = [m["text"] for r in waiting for m in r.payload["messages"]]
-    assert len(quoted) >= 3  # the answer is cut across several messages
-    assert any(LONG_ANSWER[4_000:4_100] in text for text in quoted)
-    assert all(LONG_ANSWER not in text for text in quoted)
-    assert _counselor_got(tg, before) == ""
+    assert any(LONG_ANSWER[1_000:1_100] in text for text in quoted)  # part of the answer
+    assert all(LONG_ANSWER not in text for text in quoted)  # a page holds only part of it
+    assert LONG_ANSWER[1_000:1_100] not in _counselor_got(tg, before)
 
     await _forget(world)
     await world.tick(timedelta(minutes=5))  # past Telegram's retry_after

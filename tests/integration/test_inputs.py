@@ -79,6 +79,19 @@ async def test_wrong_codes_are_throttled_per_chat_and_a_good_code_works_later(
     assert "x2" not in await stored_text(harness.engine.db)
 
 
+async def test_short_codes_typed_as_text_are_counted_and_throttled_too(
+    harness: Harness,
+) -> None:
+    counselor = await harness.counselor()
+    code = await admin.create_invite(harness.engine, counselor_id=counselor.id, label="Linh")
+    for n in range(5):  # typed off a sheet, the way a code looks: each one a wrong guess
+        [reply] = await harness.say("x1", f"abcde fgh{n + 2}k", locale_hint="en")
+        assert reply.text.startswith("This code is not valid.")
+    [reply] = await harness.say("x1", code.lower(), locale_hint="en")
+    assert reply.text.startswith("Too many wrong codes were sent from this chat.")
+    assert await rows_of(harness.engine.db, Student) == []
+
+
 async def test_the_throttle_survives_a_restart(database_url: str) -> None:
     harness = await Harness.create(database_url)
     try:

@@ -115,8 +115,8 @@ async def test_an_answer_is_translated_after_it_is_stored_and_shown_under_it(
     digest = await digest_text(harness, counselor)
     name = "LibreTranslate" if provider == "libretranslate" else "DeepL"
     label = ja._("Machine translation ({provider}):", provider=name)
-    assert f"  → {VI_ANSWER}\n    {label} {JA_TRANSLATION}" in digest  # original first
-    assert f"  → {ja._('Interviews')}\n" in digest  # a choice: the catalog, in Japanese
+    assert f": {VI_ANSWER}\n  ↳ {label} {JA_TRANSLATION}" in digest  # original first
+    assert f": {ja._('Interviews')}\n" in digest  # a choice: the catalog, in Japanese
 
 
 async def test_csv_and_json_carry_the_translation_beside_the_original(lt: Harness) -> None:
@@ -134,7 +134,7 @@ async def test_csv_and_json_carry_the_translation_beside_the_original(lt: Harnes
     assert answers["Visa"]["translation"] == "[ja] Visa"
 
     [student] = json.loads(render_json(built))["students"]
-    by_answer = {a["answer"]: a for a in student["answers"]}
+    by_answer = {a["answer"]: a for run in student["runs"] for a in run["answers"]}
     assert by_answer[VI_ANSWER]["translation"] == JA_TRANSLATION
     assert by_answer[VI_ANSWER]["translation_provider"] == "LibreTranslate"
 
@@ -207,7 +207,7 @@ async def test_while_the_service_is_down_originals_are_shown_and_it_catches_up(
     lt.clock.advance(timedelta(minutes=1))
     await translate(lt)
     digest = await digest_text(lt, counselor, "/digest 7d")
-    assert f"{VI_ANSWER}\n    " in digest and JA_TRANSLATION in digest
+    assert f"{VI_ANSWER}\n  ↳ " in digest and JA_TRANSLATION in digest
 
 
 async def test_backoff_grows_and_a_slow_service_is_retried(
