@@ -240,6 +240,20 @@ def test_safety_does_not_fire_on_our_own_messages(book: PromptBook) -> None:
     assert [t for t in texts if book.safety.match(t)] == []
 
 
+def test_the_digest_names_a_question_by_its_step_unless_it_asked_something_else(
+    book: PromptBook,
+) -> None:
+    # The mirror reads right for a counselor too: one string for both.
+    assert book.digest_label("reflection.unclear.still") == "Still unclear"
+    assert book.digest_label("reflection.unclear.question") == "Still unclear"
+    # The mirror speaks to the student: the step has a counselor's label.
+    assert book.step_of("reflection.noticed.self").mirror == "You noticed"
+    assert book.digest_label("reflection.noticed.self") == "Noticed about themselves"
+    # A retired variant that asked another thing keeps its own name.
+    assert book.digest_label("work_life.weight.ten_years") == "Work in ten years"
+    assert book.digest_label("work_life.weight.time") == "Time for work"
+
+
 def test_lookup_by_question_id(book: PromptBook) -> None:
     question = book.question("reflection.talk.again")
     assert question.kind == "yesno"
@@ -366,6 +380,21 @@ def _journal_without_date(d: dict[str, Any]) -> None:
     d["journal"] = "Work and life"
 
 
+LONG_LABEL = "A short name for the digest that runs on far too long"
+
+
+def _long_set_label(d: dict[str, Any]) -> None:
+    d["label"] = LONG_LABEL
+
+
+def _long_step_label(d: dict[str, Any]) -> None:
+    step(d, 1)["label"] = LONG_LABEL
+
+
+def _long_question_label(d: dict[str, Any]) -> None:
+    step(d, 1)["pool"][2]["label"] = LONG_LABEL
+
+
 @pytest.mark.parametrize(
     ("change", "field", "problem"),
     [
@@ -389,6 +418,9 @@ def _journal_without_date(d: dict[str, Any]) -> None:
         (_needs_a_later_step, "steps.0.only_if_answered", "an earlier step of this set"),
         (_no_mirror_label, "steps.0.mirror", "required"),
         (_journal_without_date, "journal", "must contain {date}"),
+        (_long_set_label, "label", "longer than 40 characters"),
+        (_long_step_label, "steps.1.label", "longer than 40 characters"),
+        (_long_question_label, "steps.1.pool.2.label", "longer than 40 characters"),
     ],
 )
 def test_question_set_rules(
