@@ -112,6 +112,7 @@ def build(
     engine.handles_events = role != "web"
     if channels is None:
         channels = _channels_from(settings, engine)
+    metrics.show_channels(channels)
     engine.readers = {
         name: cast(UpdateReader, ch) for name, ch in channels.items() if hasattr(ch, "read")
     }
@@ -198,6 +199,13 @@ async def start(app: App, *, migrate: bool = True, with_scheduler: bool = True) 
     app.scheduler = AsyncIOScheduler(timezone="UTC", executors={"default": app.jobs})
     register_jobs(app.scheduler, scheduled_jobs(app))
     app.scheduler.start()
+
+
+async def metrics_text(app: App) -> bytes:
+    """GET /metrics: the queue sizes as the database has them now, and this process's
+    counters (sends, failures, handling latency)."""
+    await app.metrics.refresh(app.db, app.engine.clock.now(), app.channels)
+    return app.metrics.render()
 
 
 def _wake(app: App) -> None:

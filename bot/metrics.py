@@ -7,6 +7,7 @@ from the database at each scrape; counters and the histogram count this process'
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from prometheus_client import (
@@ -97,8 +98,22 @@ class Metrics:
         )
         self._outbox_channels: set[str] = set()
 
-    async def refresh(self, db: Database, now: datetime) -> None:
-        """Read the queue sizes from the database (one short read-only transaction)."""
+    def show_channels(self, channels: Iterable[str]) -> None:
+        """Start every per-channel series at 0, so a scrape shows them before anything
+        happened (Prometheus computes rates from the first sample on)."""
+        for channel in channels:
+            self._outbox_channels.add(channel)
+            for outcome in ("new", "duplicate"):
+                self.webhook_events.labels(channel, outcome)
+            for outcome in ("done", "failed"):
+                self.events_handled.labels(channel, outcome)
+            self.handling_seconds.labels(channel)
+            for counter in (self.sent, self.rate_limited, self.send_failures):
+                counter.labels(channel)
+
+    async def refresh(self, db: Database, now: datetime, channels: Iterable[str] = ()) -> None:
+        """Read the queue sizes from the database (one short read-only transaction); the
+        outbox of each of `channels` shows, 0 when empty."""
         async with db.uow() as uow:
             pending, oldest = await uow.inbox.pending_summary()
             failed = (await uow.inbox.unhandled_counts()).get("failed", 0)
@@ -107,7 +122,7 @@ class Metrics:
         self.inbox_pending.set(pending)
         self.inbox_failed.set(failed)
         self.inbox_oldest_age.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
-        self._outbox_channels |= set(outbox)  # a channel shown once goes back to 0, not away
+        self._outbox_channels |= {*channels, *outbox}  # shown once: back to 0, never away
         for channel in self._outbox_channels:
             self.outbox_pending.labels(channel).set(outbox.get(channel, 0))
         self.translation_backlog.set(backlog)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import uvicorn
 
-from bot.bootstrap import App, Role, build, start, stop
+from bot.bootstrap import App, Role, build, metrics_text, start, stop
 from bot.config import Settings
 from bot.db.migrate import upgrade
 from bot.errors import EXIT_USAGE, explain
@@ -92,12 +92,6 @@ async def serve(
             await stop(app)
         log.info("furikaeri.stopped")
     return 0 if server.started else STARTUP_FAILED
-
-
-async def metrics_text(app: App) -> bytes:
-    """/metrics: the queue sizes read now, and this process's counters."""
-    await app.metrics.refresh(app.db, app.engine.clock.now())
-    return app.metrics.render()
 
 
 def warn_without_local_contact(prompts: PromptBook) -> None:
