@@ -33,7 +33,7 @@ from bot.channels.telegram_translate import (
     pressed_label,
     to_inbound,
 )
-from bot.channels.webhook_json import NotAnUpdate, parse_body
+from bot.channels.webhook_json import NotAnUpdate, parse_body, without_personal_fields
 from bot.engine.events import Inbound, Kind
 from bot.engine.ports import EventSink
 
@@ -160,7 +160,7 @@ class TelegramChannel:
             return 400, "body is not a JSON object"
         if not isinstance(raw.get("update_id"), int):
             return 400, "body is not an update"
-        entry = inbox_entry(raw)
+        entry = inbox_entry(without_personal_fields(raw))
         if entry is None:
             return 200, "ok"  # a kind of update the bot does not use: acknowledged, dropped
         try:
@@ -230,7 +230,7 @@ class TelegramChannel:
 
     async def _polled(self, update: Update) -> None:
         """Commit one polled update to the inbox (the poller moves on only after this)."""
-        entry = inbox_entry(update.to_dict())
+        entry = inbox_entry(without_personal_fields(update.to_dict()))
         if entry is not None:
             await self._sink.accept([entry])
 

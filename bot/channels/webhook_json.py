@@ -43,3 +43,36 @@ def _depth(value: Any) -> int:
         if depth <= MAX_DEPTH:
             stack.extend((child, depth + 1) for child in children)
     return deepest
+
+
+# Fields of a platform update that name or locate a person and that no translation reads:
+# blanked before the update is stored (the types stay, so the SDKs still parse it).
+PERSONAL_FIELDS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "username",
+        "phone_number",
+        "vcard",
+        "email",
+        "address",
+        "latitude",
+        "longitude",
+    }
+)
+
+
+def without_personal_fields(value: Any) -> Any:
+    """The update with PERSONAL_FIELDS blanked ("" or 0), in place; nested messages too."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if key in PERSONAL_FIELDS and not isinstance(child, dict | list):
+                    item[key] = "" if isinstance(child, str) else 0
+                else:
+                    stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return value

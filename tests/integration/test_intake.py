@@ -18,12 +18,15 @@ from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.db.models import InboxEvent
 from bot.engine.events import RawEvent
+from handlers import admin
 from tests.e2e.world import World, world_settings
 from tests.fakes.line_api import LineApiFake, line_event_text, signed_body
 from tests.fakes.server import LocalServer, Swappable
-from tests.stored import rows_of
+from tests.fakes.telegram_api import FakeTelegram
+from tests.stored import rows_of, sqlite_bytes
 
 USER = "U" + "5e" * 16
+STUDENT = 4711
 
 
 def raw(event_id: str, user: str = USER, text: str = "hello") -> RawEvent:
@@ -162,3 +165,38 @@ def value(text: str, name: str) -> float:
     match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
     assert match is not None, f"{name} not in /metrics"
     return float(match.group(1))
+
+
+async def test_names_and_shared_contacts_are_never_stored(
+    both_channels: World, tg: FakeTelegram, database_url: str
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("reads the SQLite files")
+    world = both_channels
+    counselor_id, link = await world.add_counselor("Sato")
+    code = await admin.create_invite(world.running.engine, counselor_id=counselor_id, label="L")
+    await world.tg_say(STUDENT, f"/start {code}")
+    await world.tg_press(STUDENT, "Continue")
+    await world.tg_press(STUDENT, "I agree")  # consented: what they type is kept, no wipe
+
+    update = tg.text_update(STUDENT, "an answer")
+    update["message"]["from"].update(first_name="Hanako-7e1d", last_name="Sato-3c9f")
+    update["message"]["chat"].update(first_name="Hanako-7e1d", username="hanako_5b2a")
+    await world.tg_deliver(update)
+    shared = tg.media_update(STUDENT, "contact")
+    shared["message"]["contact"].update(phone_number="+81-90-5555-0199", first_name="Friend-8d1e")
+    await world.tg_deliver(shared)
+
+    raw = sqlite_bytes(database_url)
+    assert b"an answer" in raw  # kept, as it should be: the student agreed
+    for personal in (b"Hanako-7e1d", b"Sato-3c9f", b"hanako_5b2a", b"5555-0199", b"Friend-8d1e"):
+        assert personal not in raw, personal
+
+
+async def test_the_admin_sees_events_waiting_as_the_platform_sent_them(web_only: App) -> None:
+    await web_only.engine.accept([raw("E-1", text="private words 4c1d")])
+    status = await admin.inbox_status(web_only.engine)
+    assert status["counts"] == {"failed": 0, "pending": 1}
+    [row] = status["events"]
+    assert (row["channel"], row["kind"], row["status"]) == ("line", None, "pending")
+    assert "4c1d" not in repr(status)
