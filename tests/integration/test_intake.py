@@ -173,7 +173,7 @@ async def test_names_and_shared_contacts_are_never_stored(
     if not database_url.startswith("sqlite"):
         pytest.skip("reads the SQLite files")
     world = both_channels
-    counselor_id, link = await world.add_counselor("Sato")
+    counselor_id, _ = await world.add_counselor("Sato")
     code = await admin.create_invite(world.running.engine, counselor_id=counselor_id, label="L")
     await world.tg_say(STUDENT, f"/start {code}")
     await world.tg_press(STUDENT, "Continue")
