@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
+    Table,
     and_,
     case,
     delete,
@@ -17,17 +18,16 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.db.models import ConversationState, InboxEvent, OutboxConcern, OutboxMessage, Student
 
-# The PostgreSQL notification channel new inbox rows are announced on.
+# The PostgreSQL notification channel new inbox rows are announced on (by a trigger).
 NOTIFY_CHANNEL = "furikaeri_inbox"
 
 
@@ -66,22 +66,24 @@ _PENDING_COLUMNS = (
 )
 
 
-class Inbox:
-    """The inbox, in Core statements: it is on every event's path."""
+_TABLE = cast(Table, InboxEvent.__table__)
+# Built once: the intake runs them for every batch of webhooks.
+_ADD = {
+    name: insert_(_TABLE)
+    .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+    .returning(_TABLE.c.channel, _TABLE.c.event_id)
+    for name, insert_ in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.s = session
 
-    async def add(
-        self, *, channel: str, event_id: str, sender: str, payload: dict[str, Any], now: datetime
-    ) -> int | None:
-        """Insert the event; its id, or None when (channel, event_id) is already there."""
-        if not await self.add_many([NewEvent(channel, event_id, sender, payload)], now=now):
-            return None
-        query = select(InboxEvent.id).where(
-            InboxEvent.channel == channel, InboxEvent.event_id == event_id
-        )
-        return await self.s.scalar(query)
+class InboxIntake:
+    """The inbox's hot path, on a bare connection (no session, no ORM) in autocommit: the
+    web side's group commit runs one statement per batch of webhooks, which is its own
+    transaction. On PostgreSQL a trigger (migration 0008) announces the new rows on
+    NOTIFY_CHANNEL with that commit."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.c = connection
 
     async def add_many(self, events: Sequence[NewEvent], *, now: datetime) -> set[tuple[str, str]]:
         """Insert the events in one statement, in order, skipping keys already there (also
@@ -103,21 +105,33 @@ class Inbox:
             )
         if not rows:
             return set()
-        insert_ = pg_insert if self.s.get_bind().dialect.name == "postgresql" else sqlite_insert
-        statement = (
-            insert_(InboxEvent)
-            .values(list(rows.values()))
-            .on_conflict_do_nothing(index_elements=["channel", "event_id"])
-            .returning(InboxEvent.channel, InboxEvent.event_id)
-        )
-        result = await self.s.execute(statement)
+        # Many parameter sets become one multi-row INSERT, compiled once (SQLAlchemy's
+        # "insertmanyvalues").
+        statement = _ADD[self.c.dialect.name]
+        result = await self.c.execute(statement, list(rows.values()))
         return {(channel, event_id) for channel, event_id in result.all()}
 
-    async def notify(self) -> None:
-        """Wake the workers of other processes once this commits (PostgreSQL LISTEN)."""
-        if self.s.get_bind().dialect.name == "postgresql":
-            notify = text("SELECT pg_notify(:channel, '')")
-            await self.s.execute(notify, {"channel": NOTIFY_CHANNEL})
+
+class Inbox:
+    """The inbox, in Core statements: it is on every event's path."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(
+        self, *, channel: str, event_id: str, sender: str, payload: dict[str, Any], now: datetime
+    ) -> int | None:
+        """Insert the event; its id, or None when (channel, event_id) is already there."""
+        if not await self.add_many([NewEvent(channel, event_id, sender, payload)], now=now):
+            return None
+        query = select(InboxEvent.id).where(
+            InboxEvent.channel == channel, InboxEvent.event_id == event_id
+        )
+        return await self.s.scalar(query)
+
+    async def add_many(self, events: Sequence[NewEvent], *, now: datetime) -> set[tuple[str, str]]:
+        """Insert the events in one statement (see InboxIntake.add_many)."""
+        return await InboxIntake(await self.s.connection()).add_many(events, now=now)
 
     async def pending_senders(self, limit: int = 1000) -> list[str]:
         query = (

@@ -5,6 +5,8 @@ Repositories never commit; the code that opened the unit of work does.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any
 
@@ -12,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db.engine import sessionmaker
-from bot.db.repo_messaging import Inbox, Outbox, States
+from bot.db.repo_messaging import Inbox, InboxIntake, Outbox, States
 from bot.db.repo_people import Accounts, CodeAttempts, Codes, Counselors, Students
 from bot.db.repo_reflection import Answers, Audit, Runs, Sessions
 from bot.db.repo_translations import Translations
@@ -75,6 +77,7 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions: async_sessionmaker[Any] = sessionmaker(engine)
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         # Several processes handle events on this (PostgreSQL) database: each student's
         # events are then serialized by advisory locks. Set by the composition root.
         self.shared = False
@@ -85,6 +88,13 @@ class Database:
 
     def uow(self) -> _UowContext:
         return _UowContext(self._sessions, self.shared)
+
+    @contextlib.asynccontextmanager
+    async def intake(self) -> AsyncIterator[InboxIntake]:
+        """A bare connection for the inbox's intake (no session), in autocommit: each
+        statement is committed (durably) before it returns."""
+        async with self._autocommit.connect() as connection:
+            yield InboxIntake(connection)
 
     async def ping(self) -> bool:
         try:

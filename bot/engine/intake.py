@@ -1,9 +1,10 @@
-"""Group commit: many concurrent webhooks, one INSERT and one commit for all of them.
+"""Group commit: many concurrent webhooks, one INSERT (committed on its own) for all of them.
 
 Each caller waits until its own events are committed (a webhook answers 200 only then).
 While one batch is being written, the events arriving meanwhile queue up and go in the
-next one, so under load a batch grows to what came in during one commit, and when the
-load is light an event waits for nothing but its own write.
+next one, so under load a batch grows to what came in during one write, and when the
+load is light an event waits for nothing but its own write. One writer: the events are
+committed, and get their ids (the order they are handled in), in the order they came.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bot.db.uow import Database
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 500  # events per INSERT (7 parameters each; far below SQLite's 32,766)
+MAX_BATCH = 500  # events per INSERT (8 parameters each; far below SQLite's 32,766)
 
 Committed = Callable[[list[NewEvent]], None]
 
@@ -30,7 +31,7 @@ class GroupCommit:
     def __init__(self, db: Database, clock: Clock, *, committed: Committed | None = None) -> None:
         self.db = db
         self.clock = clock
-        # Told (synchronously, right after each commit) which events were new.
+        # Told (synchronously, right after each write) which events were new.
         self.committed = committed
         self._queue: list[tuple[list[NewEvent], asyncio.Future[list[bool]]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -80,12 +81,10 @@ class GroupCommit:
         return batch
 
     async def _write(self, events: list[NewEvent]) -> list[bool]:
-        """One INSERT … ON CONFLICT DO NOTHING and one commit; per event, whether it is new."""
-        async with self.db.uow() as uow:
-            inserted = await uow.inbox.add_many(events, now=self.clock.now())
-            if inserted:
-                await uow.inbox.notify()  # workers in other processes (PostgreSQL)
-            await uow.commit()
+        """One INSERT … ON CONFLICT DO NOTHING, committed on its own (on PostgreSQL its
+        commit wakes the workers of other processes); per event, whether it is new."""
+        async with self.db.intake() as inbox:
+            inserted = await inbox.add_many(events, now=self.clock.now())
         fresh: list[bool] = []
         new: list[NewEvent] = []
         for event in events:
