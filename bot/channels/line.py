@@ -34,7 +34,7 @@ from bot.channels.line_render import (
     render,
     retry_key,
 )
-from bot.channels.webhook_json import NotAnUpdate, parse_body, without_personal_fields
+from bot.channels.webhook_json import NotAnUpdate, parse_body
 from bot.engine.events import Inbound, Kind
 from bot.engine.ports import EventSink
 
@@ -141,13 +141,13 @@ class LineChannel:
             log.warning("LINE webhook with a bad signature refused")
             return 400, "invalid signature"
         try:
-            payload = parse_body(body)
+            # A shared location's address and coordinates are not stored.
+            payload = parse_body(body, without_personal_fields=True)
         except NotAnUpdate:
             return 400, "malformed JSON, or nested too deep"
         events = payload.get("events") if isinstance(payload, dict) else None
         if not isinstance(events, list):
             return 400, "no events"
-        without_personal_fields(events)  # a shared location's address and coordinates
         entries = [entry for entry in map(inbox_entry, events) if entry is not None]
         if not entries:
             return 200, "ok"  # e.g. the console's "Verify" button: no events

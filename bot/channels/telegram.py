@@ -153,14 +153,14 @@ class TelegramChannel:
             logger.warning("telegram: webhook call with a missing or wrong secret token")
             return 403, "forbidden"
         try:
-            raw = parse_body(body)
+            raw = parse_body(body, without_personal_fields=True)
         except NotAnUpdate:
             return 400, "body is not JSON, or is nested too deep"
         if not isinstance(raw, dict):
             return 400, "body is not a JSON object"
         if not isinstance(raw.get("update_id"), int):
             return 400, "body is not an update"
-        entry = inbox_entry(without_personal_fields(raw))
+        entry = inbox_entry(raw)
         if entry is None:
             return 200, "ok"  # a kind of update the bot does not use: acknowledged, dropped
         try:
