@@ -17,6 +17,7 @@ from bot.i18n import set_strict
 SUITES = [
     "benchmarks.answers",
     "benchmarks.webhooks",
+    "benchmarks.intake",
     "benchmarks.translation",
     "benchmarks.crisis",
 ]

@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, case, delete, exists, func, insert, literal, or_, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import (
+    Table,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.db.models import ConversationState, InboxEvent, OutboxConcern, OutboxMessage, Student
 from bot.db.states import InboxState, OutboxState
+
+# The PostgreSQL notification channel new inbox rows are announced on (by a trigger).
+NOTIFY_CHANNEL = "furikaeri_inbox"
 
 
 def handled_sender(channel: str) -> str:
@@ -20,24 +37,102 @@ def handled_sender(channel: str) -> str:
     return f"{channel}:handled"
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """An event for the inbox: its key, whose it is, and what to keep until it is handled."""
+
+    channel: str
+    event_id: str
+    sender: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """What handling needs of a pending inbox row (read with a Core statement)."""
+
+    id: int
+    channel: str
+    sender: str
+    payload: dict[str, Any] | None
+    received_at: datetime
+
+
+_PENDING_COLUMNS = (
+    InboxEvent.id,
+    InboxEvent.channel,
+    InboxEvent.sender,
+    InboxEvent.payload,
+    InboxEvent.received_at,
+)
+
+
+_TABLE = cast(Table, InboxEvent.__table__)
+# Built once: the intake runs them for every batch of webhooks.
+_ADD = {
+    name: insert_(_TABLE)
+    .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+    .returning(_TABLE.c.channel, _TABLE.c.event_id)
+    for name, insert_ in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
+class InboxIntake:
+    """The inbox's hot path, on a bare connection (no session, no ORM) in autocommit: the
+    web side's group commit runs one statement per batch of webhooks, which is its own
+    transaction. On PostgreSQL a trigger (migration 0008) announces the new rows on
+    NOTIFY_CHANNEL with that commit."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.c = connection
+
+    async def add_many(self, events: Sequence[NewEvent], *, now: datetime) -> set[tuple[str, str]]:
+        """Insert the events in one statement, in order, skipping keys already there (also
+        a key twice in `events`: the first one counts). Returns the keys inserted."""
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for event in events:
+            rows.setdefault(
+                (event.channel, event.event_id),
+                {
+                    "channel": event.channel,
+                    "event_id": event.event_id,
+                    "sender": event.sender,
+                    "payload": event.payload,
+                    "status": "pending",
+                    "received_at": now,
+                    "attempts": 0,
+                    "last_error": "",
+                },
+            )
+        if not rows:
+            return set()
+        # Many parameter sets become one multi-row INSERT, compiled once (SQLAlchemy's
+        # "insertmanyvalues").
+        statement = _ADD[self.c.dialect.name]
+        result = await self.c.execute(statement, list(rows.values()))
+        return {(channel, event_id) for channel, event_id in result.all()}
+
+
 class Inbox:
+    """The inbox, in Core statements: it is on every event's path."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
     async def add(
         self, *, channel: str, event_id: str, sender: str, payload: dict[str, Any], now: datetime
     ) -> int | None:
-        """Insert the event; None when (channel, event_id) is already there."""
-        row = InboxEvent(
-            channel=channel, event_id=event_id, sender=sender, payload=payload, received_at=now
-        )
-        try:
-            async with self.s.begin_nested():
-                self.s.add(row)
-                await self.s.flush()
-        except IntegrityError:
+        """Insert the event; its id, or None when (channel, event_id) is already there."""
+        if not await self.add_many([NewEvent(channel, event_id, sender, payload)], now=now):
             return None
-        return row.id
+        query = select(InboxEvent.id).where(
+            InboxEvent.channel == channel, InboxEvent.event_id == event_id
+        )
+        return await self.s.scalar(query)
+
+    async def add_many(self, events: Sequence[NewEvent], *, now: datetime) -> set[tuple[str, str]]:
+        """Insert the events in one statement (see InboxIntake.add_many)."""
+        return await InboxIntake(await self.s.connection()).add_many(events, now=now)
 
     async def pending_senders(self, limit: int = 1000) -> list[str]:
         query = (
@@ -49,44 +144,68 @@ class Inbox:
         )
         return list((await self.s.scalars(query)).all())
 
-    async def has_pending(self, sender: str) -> bool:
-        """Whether the sender has events not handled yet."""
-        query = select(InboxEvent.id).where(
-            InboxEvent.sender == sender, InboxEvent.status == InboxState.PENDING
-        )
-        return await self.s.scalar(query.limit(1)) is not None
-
-    async def next_pending(self, sender: str) -> InboxEvent | None:
+    async def pending_of(self, sender: str, limit: int = 50) -> list[PendingEvent]:
+        """The sender's pending events, oldest first."""
         query = (
-            select(InboxEvent)
+            select(*_PENDING_COLUMNS)
             .where(InboxEvent.sender == sender, InboxEvent.status == InboxState.PENDING)
             .order_by(InboxEvent.id)
-            .limit(1)
+            .limit(limit)
         )
-        return await self.s.scalar(query)
+        return [PendingEvent(*row) for row in (await self.s.execute(query)).all()]
 
-    async def finish(self, event: InboxEvent, *, now: datetime) -> None:
+    async def next_pending(self, sender: str) -> PendingEvent | None:
+        found = await self.pending_of(sender, limit=1)
+        return found[0] if found else None
+
+    async def finish(self, event: PendingEvent, *, now: datetime) -> bool:
         """Mark handled. The payload (which may hold what the student typed) and the sender
-        (a chat identity) are dropped."""
-        event.status = InboxState.DONE
-        event.processed_at = now
-        event.attempts += 1
-        event.payload = None
-        event.sender = handled_sender(event.channel)
-        await self.s.flush()
+        (a chat identity) are dropped. False when it was no longer pending."""
+        result = await self.s.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id == event.id, InboxEvent.status == InboxState.PENDING)
+            .values(
+                status=InboxState.DONE,
+                processed_at=now,
+                attempts=InboxEvent.attempts + 1,
+                payload=None,
+                sender=handled_sender(event.channel),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def fail(self, row_id: int, *, now: datetime, error: str) -> InboxEvent | None:
-        """Mark a pending event failed, keeping its payload for the admin to retry.
-        None when it is no longer pending (another process finished it meanwhile)."""
-        event = await self.s.get(InboxEvent, row_id)
-        if event is None or event.status != InboxState.PENDING:
-            return None
-        event.status = InboxState.FAILED
-        event.processed_at = now
-        event.attempts += 1
-        event.last_error = error[:64]
-        await self.s.flush()
-        return event
+    async def fail(
+        self, row_id: int, *, now: datetime, error: str, payload: dict[str, Any] | None = None
+    ) -> int | None:
+        """Mark a pending event failed, keeping a payload for the admin to retry (`payload`
+        replaces the stored one: what handling it needs, no more). Returns the attempts so
+        far; None when it is no longer pending (another process finished it meanwhile)."""
+        values: dict[str, Any] = {
+            "status": InboxState.FAILED,
+            "processed_at": now,
+            "attempts": InboxEvent.attempts + 1,
+            "last_error": error[:64],
+        }
+        if payload is not None:
+            values["payload"] = payload
+        result = await self.s.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id == row_id, InboxEvent.status == InboxState.PENDING)
+            .values(**values)
+            .returning(InboxEvent.attempts)
+            .execution_options(synchronize_session=False)
+        )
+        attempts = result.scalar()
+        return int(attempts) if attempts is not None else None
+
+    async def pending_summary(self) -> tuple[int, datetime | None]:
+        """How many events wait to be handled, and when the oldest of them arrived."""
+        query = select(func.count(InboxEvent.id), func.min(InboxEvent.received_at)).where(
+            InboxEvent.status == InboxState.PENDING
+        )
+        count, oldest = (await self.s.execute(query)).one()
+        return int(count or 0), oldest
 
     async def unhandled(self, limit: int = 200) -> list[InboxEvent]:
         """Failed and pending events, oldest first (for `furikaeri inbox`)."""
@@ -323,6 +442,15 @@ class Outbox:
             .execution_options(synchronize_session=False)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def pending_by_channel(self) -> dict[str, int]:
+        """Messages waiting to be sent, per channel (for /metrics)."""
+        query = (
+            select(OutboxMessage.channel, func.count(OutboxMessage.id))
+            .where(OutboxMessage.status == "pending")
+            .group_by(OutboxMessage.channel)
+        )
+        return {channel: int(n) for channel, n in (await self.s.execute(query)).all()}
 
     async def counts(self) -> dict[str, int]:
         query = select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(

@@ -74,6 +74,11 @@ class OutboxDispatcher:
         }
         self._last_sent: dict[tuple[str, str], float] = {}
         self._tick_lock = asyncio.Lock()
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Start no new round of sends (the process is stopping; the rest stays queued)."""
+        self._stopping = True
 
     @property
     def send_timeout(self) -> float:
@@ -85,7 +90,7 @@ class OutboxDispatcher:
     async def send_now(self, row_ids: Sequence[int]) -> None:
         """Send rows that were just committed (the reply path), in order per chat."""
         remaining = list(row_ids)
-        while remaining and await self._run(remaining):
+        while remaining and not self._stopping and await self._run(remaining):
             async with self.db.uow() as uow:
                 rows = [await uow.outbox.get(i) for i in remaining]
                 remaining = [
@@ -104,7 +109,7 @@ class OutboxDispatcher:
         A row that fails is given a due time in the future, so the rounds end."""
         async with self._tick_lock:
             total = 0
-            while tried := await self._run(None):
+            while not self._stopping and (tried := await self._run(None)):
                 total += tried
             return total
 
