@@ -116,6 +116,7 @@ def _channels_from(settings: Settings, engine: Engine) -> dict[str, Channel]:
             webhook_secret=secret.get_secret_value() if secret else None,
             poll_timeout=settings.telegram_poll_timeout,
             request_timeout=settings.api_timeout,
+            messages_per_second=settings.telegram_messages_per_second,
         )
     if settings.line_channel_secret is not None and settings.line_channel_access_token is not None:
         from bot.channels.line import LineChannel  # lazy: line-bot-sdk loads only if configured

@@ -86,8 +86,9 @@ class LineChannel:
             max_buttons=MAX_QUICK_REPLY_ITEMS,
             max_button_label=MAX_LABEL,
             max_button_data=MAX_POSTBACK_DATA,
-            messages_per_second=messages_per_second,
+            messages_per_second=messages_per_second,  # pushes only: replies are free
             per_chat_interval=0.0,
+            free_replies=True,
         )
         self._validator = SignatureValidator(channel_secret)
         self._access_token = access_token
@@ -254,7 +255,7 @@ def _verdict(action: str, exc: ApiException) -> Exception:
     status = int(exc.status or 0)
     reason = f"LINE {action}: {status} {_error_message(exc)}".rstrip()
     if status == 429:
-        return RetryLater(reason, after=_retry_after(exc))
+        return RetryLater(reason, after=_retry_after(exc), throttled="channel")
     if status >= 500 or status in (0, 408):
         return RetryLater(reason)
     if status == 401:  # a bad or expired access token: fix the config, keep the messages

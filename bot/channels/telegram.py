@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import logging
 from collections import OrderedDict
@@ -59,8 +60,9 @@ class TelegramChannel:
         max_buttons=100,
         max_button_label=64,
         max_button_data=64,
-        messages_per_second=25.0,
+        messages_per_second=29.0,
         per_chat_interval=1.0,
+        chat_burst=3,  # a short exchange ("thanks" and the next question) goes at once
     )
 
     def __init__(
@@ -73,9 +75,12 @@ class TelegramChannel:
         webhook_secret: str | None = None,
         poll_timeout: float = 10.0,
         request_timeout: float = 10.0,
+        messages_per_second: float | None = None,
     ) -> None:
         if webhook_url and not webhook_secret:
             raise ValueError("a Telegram webhook needs a secret token")
+        if messages_per_second is not None:
+            self.limits = dataclasses.replace(self.limits, messages_per_second=messages_per_second)
         self._token = token
         self._sink = sink
         self._api_url = api_url

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db.engine import sessionmaker
+from bot.db.repo_budget import SendBudgets
 from bot.db.repo_messaging import Inbox, Outbox, States
 from bot.db.repo_people import Accounts, CodeAttempts, Codes, Counselors, Students
 from bot.db.repo_reflection import Answers, Audit, Runs, Sessions
@@ -32,6 +33,7 @@ class UnitOfWork:
         self.answers = Answers(session)
         self.inbox = Inbox(session)
         self.outbox = Outbox(session)
+        self.send_budget = SendBudgets(session)
         self.states = States(session)
         self.audit = Audit(session)
         self.translations = Translations(session)

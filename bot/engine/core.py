@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Protocol
 
 from bot.clock import Clock
@@ -12,7 +13,7 @@ from bot.config import Settings
 from bot.db.uow import Database, UnitOfWork
 from bot.engine.context import Context
 from bot.engine.events import Inbound, Kind
-from bot.engine.outbox_writer import enqueue
+from bot.engine.outbox_writer import Due, enqueue
 from bot.engine.replies import Reply
 from bot.i18n import N_, negotiate
 from bot.prompts import PromptBook
@@ -30,7 +31,11 @@ NO_APOLOGY = {Kind.UNFOLLOW, Kind.GROUP}  # blocked the bot; or a group, which g
 
 
 class Sender(Protocol):
-    async def send_now(self, row_ids: Sequence[int]) -> None: ...
+    async def send_now(self, due: Sequence[Due]) -> None: ...
+
+    def reply_lease(self, channel: str) -> timedelta | None:
+        """How long a reply row is claimed for when written already claimed (None: not)."""
+        ...
 
 
 class Engine:
@@ -131,7 +136,7 @@ class Engine:
                 self._locks[sender] = (lock, users - 1)
 
     async def _handle_next(self, sender: str) -> bool:
-        due_now: list[int] = []
+        due_now: list[Due] = []
         error: str | None = None
         async with self.db.uow() as uow:
             await uow.lock(sender)
@@ -158,6 +163,7 @@ class Engine:
                     event=event,
                     sender_student_id=student_id,
                     sender_is_stranger=ctx.student is None and ctx.counselor is None,
+                    reply_lease=self._reply_lease(event.channel),
                 )
                 await uow.inbox.finish(row, now=self.clock.now())
                 await uow.commit()
@@ -170,7 +176,7 @@ class Engine:
         await self._send(due_now)
         return True
 
-    async def _fail(self, sender: str, row_id: int, event: Inbound, error: str) -> list[int]:
+    async def _fail(self, sender: str, row_id: int, event: Inbound, error: str) -> list[Due]:
         """Keep the event as failed (the admin retries it) and tell the person, once, that
         their message is kept: silence would look like the bot lost it."""
         async with self.db.uow() as uow:
@@ -178,7 +184,7 @@ class Engine:
             row = await uow.inbox.fail(row_id, now=self.clock.now(), error=error)
             if row is None:  # another process handled it meanwhile
                 return []
-            due_now: list[int] = []
+            due_now: list[Due] = []
             if row.attempts == 1 and event.kind not in NO_APOLOGY:
                 ctx = await self._apology_context(uow, event)
                 student_id = ctx.student.id if ctx.student is not None else None
@@ -225,19 +231,38 @@ class Engine:
         )
 
     # -- scheduled work ---------------------------------------------------------------
-    async def run_job(self, job: Job) -> int:
-        """Run one scheduled job in its own unit of work; returns the messages it queued."""
+    async def run_job(self, job: Job, *, wait_for_sending: bool = True) -> int:
+        """Run one scheduled job in its own unit of work; returns the messages it queued.
+
+        Without `wait_for_sending` it returns once they are committed and they are sent in
+        the background (`drain` waits for that), so a job run in batches goes on to its next
+        batch while the first is being sent."""
         async with self.db.uow() as uow:
             ctx = self.context(uow)
             replies = await job(ctx)
             due_now = await enqueue(uow, replies, now=ctx.now)
             await uow.commit()
-        await self._send(due_now)
+        if wait_for_sending:
+            await self._send(due_now)
+        elif due_now:
+            task = asyncio.create_task(self._send_logged(due_now))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return len(replies)
 
-    async def _send(self, row_ids: list[int]) -> None:
-        if row_ids and self.sender is not None:
-            await self.sender.send_now(row_ids)
+    async def _send_logged(self, due: list[Due]) -> None:
+        try:
+            await self._send(due)
+        except Exception:
+            # The rows stay queued; the dispatcher's tick sends them.
+            log.exception("outbox.background_send_failed")
+
+    async def _send(self, due: list[Due]) -> None:
+        if due and self.sender is not None:
+            await self.sender.send_now(due)
+
+    def _reply_lease(self, channel: str) -> timedelta | None:
+        return self.sender.reply_lease(channel) if self.sender is not None else None
 
 
 def has_words(event: Inbound) -> bool:

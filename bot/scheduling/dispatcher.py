@@ -1,9 +1,19 @@
 """The outbox dispatcher: claim due rows, send them through their channel, record the outcome.
 
-A row is claimed (a lease, and one more attempt) in its own committed transaction before
-anything is sent, and its outcome is recorded in another one afterwards. A process killed
-in between leaves the row claimed; once the lease runs out any dispatcher sends it again:
-LINE drops the repeat (same X-Line-Retry-Key), Telegram may show that one message twice.
+Sending is continuous: a row is claimed shortly before its turn (at most `horizon` seconds
+of the channel's rate ahead), sent as soon as its turn comes, and the next rows are claimed
+while earlier ones are still on their way; no round waits for its slowest send.
+
+Waiting is never part of a send: a row first waits for its slot on the channel's rate
+(booked in the database, shared by every process) and for its chat's turn, and only then
+is the send timed. So a backlog cannot make a send time out and be repeated, nor let a
+LINE reply token expire while it queues; LINE replies need no slot at all (free, no quota).
+
+A row is claimed (a lease, and one more attempt) in a committed transaction before it is
+sent (or written already claimed, for a LINE reply: bot/engine/outbox_writer.py), and its
+outcome is recorded afterwards, in batches. A process killed in between leaves the row
+claimed; once the lease runs out any dispatcher sends it again: LINE drops the repeat
+(same X-Line-Retry-Key), Telegram may show that one message twice.
 """
 
 from __future__ import annotations
@@ -12,45 +22,34 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiolimiter import AsyncLimiter
-
 from bot.channels.base import Channel, Delivery, Rejected, RetryLater, Unreachable
 from bot.clock import Clock
-from bot.db.models import OutboxMessage
+from bot.db.repo_messaging import ChatPacing, ClaimedMessage
 from bot.db.uow import Database
+from bot.engine.outbox_writer import Due
 from bot.engine.replies import Reply
+from bot.scheduling.outcomes import Outcome, OutcomeWriter
+from bot.scheduling.pacing import ChannelRate, ChatSpacing
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=1)
 MAX_ATTEMPTS = 8
-BATCH = 50
+CLAIM_BATCH = 50  # rows per claim and channel, at most
+HORIZON = 1.0  # seconds of a channel's rate claimed ahead, at most (less with a short lease)
+PACED_POLL = 0.2  # seconds between looks while only chats' spacing holds rows back
 MIN_RETRY_SECONDS = 1.0
-_PACING_MEMORY = 10_000  # chats whose last send time is remembered
+
+Claim = tuple[ClaimedMessage, float | None]  # the row, and its slot (wall clock) if it needs one
 
 
 def backoff(attempts: int) -> timedelta:
     """5 s, 10 s, 20 s ... capped at 15 minutes: about 10 minutes over MAX_ATTEMPTS."""
     return timedelta(seconds=min(900, 5 * 2 ** max(0, attempts - 1)))
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """What one attempt needs of a claimed row (read before the claim commits)."""
-
-    id: int
-    channel: str
-    chat_id: str
-    student_id: int | None
-    attempts: int
-    idempotency_key: str
-    reply_token: str  # "" unless this is the row's first attempt and the token is fresh
-    payload: dict[str, Any] | None
 
 
 class OutboxDispatcher:
@@ -61,93 +60,190 @@ class OutboxDispatcher:
         channels: Mapping[str, Channel],
         clock: Clock,
         lease: timedelta = LEASE,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.db = db
         self.channels = dict(channels)
         self.clock = clock
         self.lease = lease
-        self.stats: Counter[str] = Counter()  # sent, retried, failed, unreachable
-        self._limiters = {
-            name: AsyncLimiter(max(1.0, ch.limits.messages_per_second), 1.0)
+        # sent, throttled (429s), timed_out, retried, failed, unreachable: for /metrics
+        self.stats: Counter[str] = Counter()
+        self.wall = wall  # the clock a channel's rate runs on (real time, for every process)
+        self._rates = {name: ChannelRate(ch.limits) for name, ch in self.channels.items()}
+        self._spacing = {
+            name: ChatSpacing(ch.limits.per_chat_interval, ch.limits.chat_burst)
             for name, ch in self.channels.items()
         }
-        self._last_sent: dict[tuple[str, str], float] = {}
+        self._outcomes = OutcomeWriter(db)
         self._tick_lock = asyncio.Lock()
+        self._sending = 0  # sends in flight in this process
 
     @property
     def send_timeout(self) -> float:
-        """A delivery (waiting for the rate limits included) that takes longer is abandoned
-        and retried: it must end well before its lease does, or another dispatcher could
-        claim the row while it is still being sent."""
+        """A send that takes longer is abandoned and retried: it must end well before its
+        lease does, or another dispatcher could claim the row while it is still being sent.
+        It counts the request only, never the wait for a turn."""
         return self.lease.total_seconds() / 2
 
-    async def send_now(self, row_ids: Sequence[int]) -> None:
-        """Send rows that were just committed (the reply path), in order per chat."""
-        remaining = list(row_ids)
-        while remaining and await self._run(remaining):
-            async with self.db.uow() as uow:
-                rows = [await uow.outbox.get(i) for i in remaining]
-                remaining = [
-                    r.id
-                    for r in rows
-                    if r is not None
-                    and r.status == "pending"
-                    and r.claimed_until is None
-                    and r.due_at <= self.clock.now()
-                ]
+    @property
+    def horizon(self) -> float:
+        """Claimed rows wait at most about this long for their turn: well inside the lease."""
+        return min(HORIZON, self.lease.total_seconds() / 8)
+
+    def reply_lease(self, channel: str) -> timedelta | None:
+        """Replies on a channel where they are free are written already claimed, for this
+        long: the process that wrote them sends them at once."""
+        if channel in self.channels and self.channels[channel].limits.free_replies:
+            return self.lease
+        return None
+
+    async def send_now(self, due: Sequence[Due]) -> None:
+        """Send rows that were just committed (the reply path), in order per chat: those
+        written already claimed at once, the others once claimed."""
+        claimed = [item for item in due if isinstance(item, ClaimedMessage)]
+        ids = {item for item in due if isinstance(item, int)}
+        await self._pump(ids=ids, claimed=claimed)
 
     async def tick(self) -> int:
         """Send everything that is due or was left unsent; returns how many rows were tried.
 
-        Each round claims at most one row per chat, so it goes on until nothing is left.
-        A row that fails is given a due time in the future, so the rounds end."""
+        One chat's rows go one at a time, so it goes on until nothing due is left (waiting
+        for chats that just got their burst). A row that fails is given a due time in the
+        future, so it ends."""
         async with self._tick_lock:
-            total = 0
-            while tried := await self._run(None):
-                total += tried
-            return total
+            return await self._pump(ids=None)
 
-    async def _run(self, ids: list[int] | None) -> int:
+    # -- the pump -----------------------------------------------------------------------
+
+    async def _pump(self, *, ids: set[int] | None, claimed: Sequence[ClaimedMessage] = ()) -> int:
+        """Claim and send until nothing (of `ids`, if given) can be sent now."""
         if not self.channels:
             return 0  # a CLI process: the running bot sends what it queued
-        now = self.clock.now()
+        sending = {self._spawn(self._deliver(row, None)) for row in claimed}
+        tried = len(claimed)
+        try:
+            while True:
+                if (ids is None or ids) and self._wants_claim(sending):
+                    for row, slot in await self._claim(ids):
+                        sending.add(self._spawn(self._deliver(row, slot)))
+                        tried += 1
+                        if ids is not None:
+                            ids.discard(row.id)
+                if sending:
+                    done, sending = await asyncio.wait(
+                        sending, timeout=self._next_claim_in(), return_when=asyncio.FIRST_COMPLETED
+                    )
+                    for task in done:
+                        task.result()  # an error of the database: stop and report it
+                    continue
+                wait = await self._more_soon(ids)
+                if wait is None:
+                    return tried
+                await asyncio.sleep(wait)
+        finally:
+            if sending:  # an error: let the others finish and record their outcomes
+                await asyncio.gather(*sending, return_exceptions=True)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        return asyncio.create_task(coroutine)
+
+    def _wants_claim(self, sending: set[asyncio.Task[None]]) -> bool:
+        """Claim when idle, or when some channel has room for a good share of its horizon
+        (not after every single send: claims, like outcomes, go in batches)."""
+        now, horizon = self.wall(), self.horizon
+        for rate in self._rates.values():
+            room = rate.room(now, horizon, CLAIM_BATCH)
+            if room and (not sending or room >= min(CLAIM_BATCH, horizon / rate.gap) / 2):
+                return True
+        return False
+
+    def _next_claim_in(self) -> float:
+        """How long to wait for a send to finish before looking for more to claim."""
+        now, horizon = self.wall(), self.horizon
+        waits = [rate.room_in(now, horizon / 2) for rate in self._rates.values()]
+        return min(horizon, max(0.01, min(waits, default=horizon)))
+
+    async def _claim(self, ids: set[int] | None) -> list[Claim]:
+        """Claim what fits within the horizon on each channel and book slots for the rows
+        that need one, in one transaction."""
+        wall, now, horizon = self.wall(), self.clock.now(), self.horizon
+        claims: list[Claim] = []
         async with self.db.uow() as uow:
-            rows = await uow.outbox.claim(
-                now=now, lease=self.lease, limit=BATCH, channels=self.channels, ids=ids
-            )
-            claimed = [self._claimed(row, now) for row in rows]
-            for row in rows:
-                # A reply token is used once: a retry goes out as a push with its retry key.
-                row.reply_token, row.reply_token_expires_at = "", None
+            for name, rate in self._rates.items():
+                if not rate.room(wall, horizon, CLAIM_BATCH):
+                    continue
+                booked = await uow.send_budget.booked_until(name)  # other processes' bookings
+                rate.booked_until = max(rate.booked_until, booked)
+                room = rate.room(wall, horizon, CLAIM_BATCH)
+                if not room:
+                    continue
+                rows = await uow.outbox.claim(
+                    now=now,
+                    lease=self.lease,
+                    limit=room,
+                    channels=[name],
+                    ids=ids,
+                    pacing=self._chat_pacing(name, now),
+                )
+                paying = [row for row in rows if rate.needs_slot(row)]
+                slots: dict[int, float] = {}
+                if paying:
+                    first = await uow.send_budget.book(
+                        name, slots=len(paying), gap=rate.gap, now=wall
+                    )
+                    rate.booked_until = first + len(paying) * rate.gap
+                    slots = {row.id: first + i * rate.gap for i, row in enumerate(paying)}
+                claims.extend((row, slots.get(row.id)) for row in rows)
             await uow.commit()
-        if claimed:
-            outcomes = await asyncio.gather(
-                *(self._deliver(row) for row in claimed), return_exceptions=True
-            )
-            errors = [o for o in outcomes if isinstance(o, BaseException)]
-            if errors:
-                raise errors[0]
-        return len(claimed)
+        return claims
 
-    @staticmethod
-    def _claimed(row: OutboxMessage, now: datetime) -> Claimed:
-        fresh = row.reply_token_expires_at is not None and row.reply_token_expires_at > now
-        return Claimed(
-            id=row.id,
-            channel=row.channel,
-            chat_id=row.chat_id,
-            student_id=row.student_id,
-            attempts=row.attempts,
-            idempotency_key=row.idempotency_key,
-            reply_token=row.reply_token if fresh else "",
-            payload=row.payload,
-        )
+    def _chat_pacing(self, channel: str, now: datetime) -> ChatPacing | None:
+        limits = self.channels[channel].limits
+        if limits.per_chat_interval <= 0:
+            return None
+        interval = timedelta(seconds=limits.per_chat_interval)
+        return ChatPacing(now=now, interval=interval, burst=max(1, limits.chat_burst))
 
-    async def _deliver(self, row: Claimed) -> None:
+    async def _more_soon(self, ids: set[int] | None) -> float | None:
+        """Seconds until more can go, when due rows wait only for their turn (their chat's
+        spacing, or a channel booked ahead or holding off); None when nothing waits."""
+        if ids is not None and not ids:
+            return None
+        now, wall, horizon = self.clock.now(), self.wall(), self.horizon
+        waits: list[float] = []
+        async with self.db.uow() as uow:
+            for name, rate in self._rates.items():
+                if not rate.room(wall, horizon, CLAIM_BATCH):
+                    if await uow.outbox.ready(now=now, channels=[name], ids=ids):
+                        waits.append(max(0.01, rate.room_in(wall, horizon)))
+                    continue
+                pacing = self._chat_pacing(name, now)
+                if pacing is not None and await uow.outbox.paced(
+                    now=now, channels=[name], pacing=pacing, ids=ids
+                ):
+                    waits.append(PACED_POLL)
+        return min(waits, default=None)
+
+    # -- one send -----------------------------------------------------------------------
+
+    async def _deliver(self, row: ClaimedMessage, slot: float | None) -> None:
+        """Wait for the row's turn, send it, record what happened."""
         channel = self.channels[row.channel]
+        if slot is not None and (wait := slot - self.wall()) > 0:
+            await asyncio.sleep(wait)
+        await self._spacing[row.channel].wait(row.chat_id)
+        self._sending += 1
+        try:
+            outcome = await self._attempt(channel, row)
+        finally:
+            self._sending -= 1
+        if outcome is not None:
+            await self._outcomes.record(outcome, others_sending=self._sending > 0)
+
+    async def _attempt(self, channel: Channel, row: ClaimedMessage) -> Outcome | None:
+        """Send once; the outcome to record (None: already recorded, the user is gone)."""
         if row.payload is None:
-            await self._fail(row, "nothing to send")
-            return
+            return self._failed(row, "nothing to send")
         delivery = Delivery(
             chat_id=row.chat_id,
             messages=tuple(Reply.from_json(m) for m in row.payload["messages"]),
@@ -156,56 +252,58 @@ class OutboxDispatcher:
         )
         try:
             async with asyncio.timeout(self.send_timeout):
-                await self._pace(channel, row.chat_id)
                 await channel.send(delivery)
         except RetryLater as exc:
-            await self._retry(row, exc.after, str(exc))
+            return await self._retry(row, exc)
         except Unreachable:
             await self._unreachable(row)
+            return None
         except Rejected as exc:
             log.warning("outbox.rejected", extra={"channel": row.channel, "row": row.id})
-            await self._fail(row, str(exc))
+            return self._failed(row, str(exc))
         except TimeoutError:
-            await self._retry(row, None, "send timed out")
+            self.stats["timed_out"] += 1
+            return self._retry_later(row, None, "send timed out")
         except Exception as exc:  # an unexpected failure is retried, never lost
             # Only the type: an SDK's message may quote the text being sent.
             error = type(exc).__name__
             log.error("outbox.error", extra={"channel": row.channel, "row": row.id, "error": error})
-            await self._retry(row, None, error)
-        else:
-            async with self.db.uow() as uow:
-                await uow.outbox.mark_sent(row.id, now=self.clock.now())
-                await uow.commit()
-            self.stats["sent"] += 1
+            return self._retry_later(row, None, error)
+        self._rates[row.channel].recovered()
+        self.stats["sent"] += 1
+        return Outcome(row.id, sent_at=self.clock.now())
 
-    async def _pace(self, channel: Channel, chat_id: str) -> None:
-        """Wait for the channel's overall rate and the chat's minimum interval."""
-        await self._limiters[channel.name].acquire()
-        interval = channel.limits.per_chat_interval
-        if interval <= 0:
-            return
-        key = (channel.name, chat_id)
-        wait = self._last_sent.get(key, 0.0) + interval - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        self._last_sent[key] = time.monotonic()
-        if len(self._last_sent) > _PACING_MEMORY:
-            cutoff = time.monotonic() - interval
-            self._last_sent = {k: v for k, v in self._last_sent.items() if v > cutoff}
-
-    async def _fail(self, row: Claimed, error: str) -> None:
-        async with self.db.uow() as uow:
-            await uow.outbox.mark_failed(row.id, error=error[:200])
-            await uow.commit()
+    def _failed(self, row: ClaimedMessage, error: str) -> Outcome:
         self.stats["failed"] += 1
+        return Outcome(row.id, error=error)
 
-    async def _retry(self, row: Claimed, after: float | None, error: str) -> None:
+    async def _retry(self, row: ClaimedMessage, exc: RetryLater) -> Outcome:
+        """A temporary failure. A 429 about one chat holds that chat back for as long as
+        the platform said; one about the whole channel holds every process back."""
+        if exc.throttled is not None:
+            self.stats["throttled"] += 1
+        if exc.throttled == "chat" and exc.after is not None:
+            self._spacing[row.channel].hold(row.chat_id, exc.after)
+        elif exc.throttled == "channel":
+            pause = self._rates[row.channel].backoff(exc.after)
+            await self._hold_off(row.channel, pause)
+            return self._retry_later(row, pause, str(exc))
+        return self._retry_later(row, exc.after, str(exc))
+
+    async def _hold_off(self, channel: str, seconds: float) -> None:
+        until = self.wall() + seconds
+        rate = self._rates[channel]
+        rate.booked_until = max(rate.booked_until, until)
+        async with self.db.uow() as uow:
+            await uow.send_budget.hold_off(channel, until=until)
+            await uow.commit()
+
+    def _retry_later(self, row: ClaimedMessage, after: float | None, error: str) -> Outcome:
         """Try again later: when the platform says (429 retry_after: never given up on),
         else with backoff until MAX_ATTEMPTS, then the row is failed."""
         if after is None and row.attempts >= MAX_ATTEMPTS:
             log.warning("outbox.gave_up", extra={"channel": row.channel, "row": row.id})
-            await self._fail(row, error)
-            return
+            return self._failed(row, error)
         delay = (
             timedelta(seconds=max(MIN_RETRY_SECONDS, after))
             if after is not None
@@ -215,12 +313,10 @@ class OutboxDispatcher:
             "outbox.retry",
             extra={"channel": row.channel, "row": row.id, "seconds": delay.total_seconds()},
         )
-        async with self.db.uow() as uow:
-            await uow.outbox.release(row.id, due_at=self.clock.now() + delay, error=error)
-            await uow.commit()
         self.stats["retried"] += 1
+        return Outcome(row.id, retry_at=self.clock.now() + delay, error=error)
 
-    async def _unreachable(self, row: Claimed) -> None:
+    async def _unreachable(self, row: ClaimedMessage) -> None:
         """The user blocked the bot: mark them, and drop what was still to be sent to them."""
         log.info("outbox.unreachable", extra={"channel": row.channel, "row": row.id})
         async with self.db.uow() as uow:
