@@ -30,6 +30,9 @@ from handlers import digest_push, followups, retention
 
 log = logging.getLogger(__name__)
 
+FOLLOWUP_LOOK = timedelta(seconds=1)  # how often the scheduler looks for follow-ups now due
+BATCH_PAUSE = timedelta(milliseconds=100)  # between two batches of a scheduled job
+
 
 class _FinishingExecutor(AsyncIOExecutor):
     """APScheduler's asyncio executor cancels running jobs at shutdown; this one lets the
@@ -153,23 +156,53 @@ async def start(app: App, *, migrate: bool = True, with_scheduler: bool = True) 
 def scheduled_jobs(app: App) -> list[Tick]:
     """The clock ticks: what runs, and how often. Each one reads its work from the database."""
     engine = app.engine
+    followups_running = asyncio.Lock()  # the full run and the quick start take turns
+
+    async def start_followups() -> None:
+        # In committed batches; each batch's messages go out while the next one is started.
+        batches = followups.InBatches(followups.start_due_page)
+        while not batches.finished:
+            await engine.run_job(batches, wait_for_sending=False)
+            if not batches.finished:
+                # Let the sender write between batches (SQLite has one writer at a time).
+                await asyncio.sleep(BATCH_PAUSE.total_seconds())
 
     async def run_followups() -> None:
         # Expire, then start, then remind: an expired run makes room for the next one.
-        # Each step is its own unit of work.
-        for job in (followups.expire_runs, followups.start_due_runs, followups.send_reminders):
-            await engine.run_job(job)
+        async with followups_running:
+            await engine.run_job(followups.expire_runs)
+            await start_followups()
+            reminders = followups.InBatches(followups.remind_page)
+            while not reminders.finished:
+                await engine.run_job(reminders, wait_for_sending=False)
+                await asyncio.sleep(BATCH_PAUSE.total_seconds())
+
+    async def start_due_followups() -> None:
+        # A cheap look every second, so a follow-up starts within about a second of its due
+        # time, whichever process (or `furikaeri session`) planned it.
+        if followups_running.locked():
+            return  # they are being started (or the full run is on)
+        async with app.db.uow() as uow:
+            if not await followups.any_due_to_start(engine.context(uow)):
+                return
+        async with followups_running:
+            await start_followups()
 
     async def push_digests() -> None:
         await engine.run_job(digest_push.push_digests)
+
+    async def dispatch() -> None:
+        app.dispatcher.send_soon()  # the background sender goes on while anything is due
 
     async def purge() -> None:
         await engine.run_job(retention.purge)
 
     return [
-        # The start sends what is due itself, so the dispatcher's first tick can wait.
-        Tick("dispatch", timedelta(seconds=5), app.dispatcher.tick, at_start=False),
+        # The start sends what is due itself, so the dispatcher's first tick can wait. Rows
+        # queued here are sent at once; the tick finds retries and other processes' rows.
+        Tick("dispatch", timedelta(seconds=2), dispatch, at_start=False),
         Tick("followups", timedelta(seconds=60), run_followups),
+        Tick("followups_due", FOLLOWUP_LOOK, start_due_followups, at_start=False, instances=2),
         Tick("digest_push", timedelta(seconds=60), push_digests),
         Tick("retention", timedelta(hours=24), purge),
         # Events the admin queued again (`furikaeri inbox retry`), or left by a failed task.

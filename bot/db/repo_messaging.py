@@ -18,7 +18,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    literal,
     or_,
     select,
     update,
@@ -231,15 +230,32 @@ class Outbox:
 
     async def add(self, *, concerns: Collection[int] = (), **values: Any) -> OutboxMessage:
         """Queue a message, recording which students it concerns (those that exist)."""
-        row = OutboxMessage(**values)
-        self.s.add(row)
-        await self.s.flush()
-        if concerns:
-            existing = select(literal(row.id), Student.id).where(Student.id.in_(set(concerns)))
-            await self.s.execute(
-                insert(OutboxConcern).from_select(["outbox_id", "student_id"], existing)
-            )
+        [row] = await self.add_many([values], concerns=[concerns])
         return row
+
+    async def add_many(
+        self, values: Sequence[dict[str, Any]], *, concerns: Sequence[Collection[int]]
+    ) -> list[OutboxMessage]:
+        """Queue messages (one INSERT for all), recording which students each concerns
+        (those that exist): a scheduled job may queue hundreds at once."""
+        rows = [OutboxMessage(**value) for value in values]
+        if not rows:
+            return []
+        self.s.add_all(rows)
+        await self.s.flush()
+        wanted = set().union(*concerns)
+        if wanted:
+            existing = set(
+                (await self.s.scalars(select(Student.id).where(Student.id.in_(wanted)))).all()
+            )
+            pairs = [
+                {"outbox_id": row.id, "student_id": student_id}
+                for row, students in zip(rows, concerns, strict=True)
+                for student_id in sorted(set(students) & existing)
+            ]
+            if pairs:
+                await self.s.execute(insert(OutboxConcern), pairs)
+        return rows
 
     async def claim(
         self,

@@ -33,6 +33,10 @@ NO_APOLOGY = {Kind.UNFOLLOW, Kind.GROUP}  # blocked the bot; or a group, which g
 class Sender(Protocol):
     async def send_now(self, due: Sequence[Due]) -> None: ...
 
+    def send_soon(self, due: Sequence[Due]) -> None:
+        """Send in the background; return at once."""
+        ...
+
     def reply_lease(self, channel: str) -> timedelta | None:
         """How long a reply row is claimed for when written already claimed (None: not)."""
         ...
@@ -234,9 +238,9 @@ class Engine:
     async def run_job(self, job: Job, *, wait_for_sending: bool = True) -> int:
         """Run one scheduled job in its own unit of work; returns the messages it queued.
 
-        Without `wait_for_sending` it returns once they are committed and they are sent in
-        the background (`drain` waits for that), so a job run in batches goes on to its next
-        batch while the first is being sent."""
+        Without `wait_for_sending` it returns once they are committed, and the sender sends
+        them in the background: a job run in batches goes on to its next batch while the
+        first is being sent."""
         async with self.db.uow() as uow:
             ctx = self.context(uow)
             replies = await job(ctx)
@@ -244,18 +248,9 @@ class Engine:
             await uow.commit()
         if wait_for_sending:
             await self._send(due_now)
-        elif due_now:
-            task = asyncio.create_task(self._send_logged(due_now))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        elif due_now and self.sender is not None:
+            self.sender.send_soon(due_now)
         return len(replies)
-
-    async def _send_logged(self, due: list[Due]) -> None:
-        try:
-            await self._send(due)
-        except Exception:
-            # The rows stay queued; the dispatcher's tick sends them.
-            log.exception("outbox.background_send_failed")
 
     async def _send(self, due: list[Due]) -> None:
         if due and self.sender is not None:

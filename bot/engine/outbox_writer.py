@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.db.repo_messaging import ClaimedMessage
 from bot.db.uow import UnitOfWork
@@ -105,70 +106,59 @@ async def enqueue(
                 rows.append(row)
 
     token_free = event is not None and bool(event.reply_token)
-    due_now: list[Due] = []
+    values: list[dict[str, Any]] = []
+    tokens: list[str] = []  # the reply token of a row written already claimed, else ""
     for row in rows:
         reply_token, token_expiry = "", None
         if token_free and row.answers_event and event is not None:
             reply_token = event.reply_token
             token_expiry = event.received_at + REPLY_TOKEN_LIFETIME
             token_free = False
-        fresh = token_expiry is not None and token_expiry > now
-        if (
-            reply_token
-            and fresh
+        claim = (
+            bool(reply_token)
+            and token_expiry is not None
+            and token_expiry > now
             and reply_lease is not None
             and not await uow.outbox.chat_waiting(row.channel, row.chat_id, now)
-        ):
-            due_now.append(await _add_claimed(uow, row, reply_token, now, reply_lease))
-            continue
-        stored = await uow.outbox.add(
-            idempotency_key=uuid.uuid4().hex,
-            channel=row.channel,
-            chat_id=row.chat_id,
-            student_id=row.student_id,
-            run_id=row.run_id,
-            payload={"messages": [m.to_json() for m in row.messages]},
-            due_at=row.due,
-            reply_token=reply_token,
-            reply_token_expires_at=token_expiry,
-            created_at=now,
-            forget_chat=row.forget_chat,
-            concerns=row.concerns,
         )
-        if row.due <= now:
-            due_now.append(stored.id)
+        value: dict[str, Any] = {
+            "idempotency_key": uuid.uuid4().hex,
+            "channel": row.channel,
+            "chat_id": row.chat_id,
+            "student_id": row.student_id,
+            "run_id": row.run_id,
+            "payload": {"messages": [m.to_json() for m in row.messages]},
+            "due_at": row.due,
+            "created_at": now,
+            "forget_chat": row.forget_chat,
+        }
+        if claim and reply_lease is not None:
+            # Claimed by this attempt; the token is not stored (it is offered once).
+            value.update(claimed_until=now + reply_lease, attempts=1)
+            tokens.append(reply_token)
+        else:
+            value.update(reply_token=reply_token, reply_token_expires_at=token_expiry)
+            tokens.append("")
+        values.append(value)
+    stored = await uow.outbox.add_many(values, concerns=[row.concerns for row in rows])
+    due_now: list[Due] = []
+    for message, value, token in zip(stored, values, tokens, strict=True):
+        if token:
+            due_now.append(
+                ClaimedMessage(
+                    id=message.id,
+                    channel=message.channel,
+                    chat_id=message.chat_id,
+                    student_id=message.student_id,
+                    attempts=1,
+                    idempotency_key=message.idempotency_key,
+                    payload=value["payload"],
+                    reply_token=token,
+                )
+            )
+        elif message.due_at <= now:
+            due_now.append(message.id)
     return due_now
-
-
-async def _add_claimed(
-    uow: UnitOfWork, row: _Row, reply_token: str, now: datetime, lease: timedelta
-) -> ClaimedMessage:
-    """Write the row claimed by this attempt; the token is not stored (offered once)."""
-    payload = {"messages": [m.to_json() for m in row.messages]}
-    stored = await uow.outbox.add(
-        idempotency_key=uuid.uuid4().hex,
-        channel=row.channel,
-        chat_id=row.chat_id,
-        student_id=row.student_id,
-        run_id=row.run_id,
-        payload=payload,
-        due_at=row.due,
-        created_at=now,
-        forget_chat=row.forget_chat,
-        concerns=row.concerns,
-        claimed_until=now + lease,
-        attempts=1,
-    )
-    return ClaimedMessage(
-        id=stored.id,
-        channel=row.channel,
-        chat_id=row.chat_id,
-        student_id=row.student_id,
-        attempts=1,
-        idempotency_key=stored.idempotency_key,
-        payload=payload,
-        reply_token=reply_token,
-    )
 
 
 def _concerns(reply: Reply, recipient: int | None, sender: int | None) -> set[int]:

@@ -44,6 +44,7 @@ HORIZON = 1.0  # seconds of a channel's rate claimed ahead, at most (less with a
 PACED_POLL = 0.2  # seconds between looks while only chats' spacing holds rows back
 MIN_RETRY_SECONDS = 1.0
 
+_SENDER = "outbox-sender"  # the name of the background sender's task
 Claim = tuple[ClaimedMessage, float | None]  # the row, and its slot (wall clock) if it needs one
 
 
@@ -77,6 +78,8 @@ class OutboxDispatcher:
         self._outcomes = OutcomeWriter(db)
         self._tick_lock = asyncio.Lock()
         self._sending = 0  # sends in flight in this process
+        self._poked = False
+        self._background: set[asyncio.Task[Any]] = set()
 
     @property
     def send_timeout(self) -> float:
@@ -104,14 +107,43 @@ class OutboxDispatcher:
         ids = {item for item in due if isinstance(item, int)}
         await self._pump(ids=ids, claimed=claimed)
 
+    def send_soon(self, due: Sequence[Due] = ()) -> None:
+        """Have the background sender send what is due (these rows, and whatever else), and
+        return at once; it goes on until nothing due is left. The clock tick calls this too."""
+        claimed = [item for item in due if isinstance(item, ClaimedMessage)]
+        if claimed:
+            self._in_background(self._pump(ids=set(), claimed=claimed))
+        self._poked = True
+        if not any(task.get_name() == _SENDER for task in self._background):
+            self._in_background(self._send_while_poked(), name=_SENDER)
+
     async def tick(self) -> int:
         """Send everything that is due or was left unsent; returns how many rows were tried.
 
         One chat's rows go one at a time, so it goes on until nothing due is left (waiting
         for chats that just got their burst). A row that fails is given a due time in the
-        future, so it ends."""
+        future, so it ends. What the background sender is doing finishes first."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
         async with self._tick_lock:
             return await self._pump(ids=None)
+
+    async def _send_while_poked(self) -> None:
+        while self._poked:
+            self._poked = False
+            async with self._tick_lock:
+                await self._pump(ids=None)
+
+    def _in_background(self, coroutine: Coroutine[Any, Any, Any], name: str | None = None) -> None:
+        task = asyncio.create_task(coroutine, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # The rows stay queued (or claimed until their lease ends): a later tick sends them.
+            log.error("outbox.background_failed", extra={"error": type(error).__name__})
 
     # -- the pump -----------------------------------------------------------------------
 
@@ -229,8 +261,10 @@ class OutboxDispatcher:
     async def _deliver(self, row: ClaimedMessage, slot: float | None) -> None:
         """Wait for the row's turn, send it, record what happened."""
         channel = self.channels[row.channel]
-        if slot is not None and (wait := slot - self.wall()) > 0:
-            await asyncio.sleep(wait)
+        if slot is not None:
+            if (wait := slot - self.wall()) > 0:
+                await asyncio.sleep(wait)
+            await self._rates[row.channel].turn()
         await self._spacing[row.channel].wait(row.chat_id)
         self._sending += 1
         try:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from bot.channels.base import Limits
 from bot.db.repo_messaging import ClaimedMessage
 
+LOCAL_BURST = 2  # paying sends one process may start back to back beyond the rate
 CHANNEL_BACKOFF_MAX = 60.0  # seconds a channel-wide 429 without Retry-After may pause sending
 _CHATS_REMEMBERED = 10_000
 
@@ -22,11 +23,23 @@ _CHATS_REMEMBERED = 10_000
 class ChannelRate:
     """One channel's send rate as this process sees it: how far ahead slots are booked."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
         self.gap = 1.0 / limits.messages_per_second  # seconds between two slots
         self.free_replies = limits.free_replies
         self.booked_until = 0.0  # wall clock; the database knows better (other processes)
         self._throttled = 0  # channel-wide 429s in a row, for the back-off
+        self._clock = clock
+        self._next_send = 0.0  # monotonic: this process's next send at the full rate
+
+    async def turn(self) -> None:
+        """Wait until this process may start another paying send: never faster than the
+        rate, so sends whose slots passed while the process was busy (a long transaction,
+        a slow database) catch up at the rate instead of all at once."""
+        now = self._clock()
+        at = max(now, self._next_send - LOCAL_BURST * self.gap)
+        self._next_send = max(self._next_send, at) + self.gap
+        if at > now:
+            await asyncio.sleep(at - now)
 
     def needs_slot(self, row: ClaimedMessage) -> bool:
         """Whether sending this row uses the rate (a free reply does not)."""

@@ -33,6 +33,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.fakes.limits import Limiter
+
 ENDPOINTS = (
     "reply",
     "push",
@@ -154,6 +156,7 @@ class LineApiFake:
         self._lock = threading.Lock()
         self._state = _State()
         self._ids = itertools.count(1)
+        self.push_limits: Limiter | None = None  # off unless `enforce_push_limit`
         self.app = Starlette(
             routes=[
                 Route("/v2/bot/message/reply", self._reply, methods=["POST"]),
@@ -175,6 +178,12 @@ class LineApiFake:
         with self._lock:
             self._state.reply_tokens[token] = _ReplyToken(chat_id, time.monotonic() + ttl)
         return token
+
+    def enforce_push_limit(self, per_second: float, *, burst: float = 5) -> Limiter:
+        """Answer pushes over `per_second` with 429, as LINE does when a channel exceeds
+        its rate limit (no Retry-After). Replies are free and never limited."""
+        self.push_limits = Limiter(per_bot=per_second, bot_burst=burst, per_chat=None, chat_burst=0)
+        return self.push_limits
 
     def set_profile(self, user_id: str, display_name: str, language: str | None = None) -> None:
         profile = {"userId": user_id, "displayName": display_name}
@@ -363,6 +372,8 @@ class LineApiFake:
                 "The request body has 1 error(s)",
                 [{"message": "must be specified", "property": "to"}],
             )
+        if self.push_limits is not None and self.push_limits.admit(to) is not None:
+            return _error(429, "The API rate limit has been exceeded. Try again later.")
         return self._deliver(to, "push", body["messages"], request_id)
 
     def _accept_multicast(self, request: Request, body: Any, request_id: str) -> JSONResponse:

@@ -472,7 +472,14 @@ async def test_a_tick_missed_while_down_still_runs_once(harness: Harness) -> Non
     register_jobs(scheduler, scheduled_jobs(harness.app))
     register_jobs(scheduler, scheduled_jobs(harness.app))  # fixed ids: registering again replaces
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert sorted(jobs) == ["digest_push", "dispatch", "followups", "inbox", "retention"]
+    assert sorted(jobs) == [
+        "digest_push",
+        "dispatch",
+        "followups",
+        "followups_due",
+        "inbox",
+        "retention",
+    ]
     assert all(j.misfire_grace_time is None and j.coalesce for j in jobs.values())
     an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
     scheduler.modify_job("followups", next_run_time=an_hour_ago)  # 60 missed ticks
