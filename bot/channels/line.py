@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import ssl
+import urllib.parse
+import urllib.request
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -41,6 +44,7 @@ log = logging.getLogger(__name__)
 INVALID_REPLY_TOKEN = "Invalid reply token"
 PROFILE_TIMEOUT = 3.0  # seconds; the webhook is waiting
 TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
+CONNECTIONS = 64  # parallel requests to the Messaging API (the SDK's default: 5 per CPU)
 
 
 class _Lru:
@@ -105,8 +109,20 @@ class LineChannel:
         if self._client is not None:
             return
         config = Configuration(host=self._api_url, access_token=self._access_token)
-        self._client = AsyncApiClient(config)
-        self._api = AsyncMessagingApi(self._client)
+        config.connection_pool_maxsize = CONNECTIONS
+        config.proxy = _proxy_for(self._api_url)  # read once, not at every call
+        client = AsyncApiClient(config)
+        # The SDK's session reads the proxy settings and ~/.netrc from the environment at
+        # every request (trust_env): costly at a hundred sends a second. Ours does not.
+        rest = client.rest_client
+        sdk_session = rest.pool_manager
+        rest.pool_manager = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=CONNECTIONS, ssl=ssl.create_default_context()),
+            trust_env=False,
+        )
+        await sdk_session.close()
+        self._client = client
+        self._api = AsyncMessagingApi(client)
 
     async def stop(self) -> None:
         client, self._client, self._api = self._client, None, None
@@ -286,6 +302,14 @@ def _retry_after(exc: ApiException) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None  # an HTTP date: let the dispatcher choose
+
+
+def _proxy_for(url: str) -> str | None:
+    """The proxy the environment names for this URL (HTTPS_PROXY, NO_PROXY ...), if any."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

@@ -153,25 +153,34 @@ class OutboxDispatcher:
             return 0  # a CLI process: the running bot sends what it queued
         sending = {self._spawn(self._deliver(row, None)) for row in claimed}
         tried = len(claimed)
+        more = ids is None or bool(ids)  # whether a claim may find something now
         try:
             while True:
-                if (ids is None or ids) and self._wants_claim(sending):
-                    for row, slot in await self._claim(ids):
+                if more and self._wants_claim(sending):
+                    claims, more = await self._claim(ids)
+                    for row, slot in claims:
                         sending.add(self._spawn(self._deliver(row, slot)))
                         tried += 1
                         if ids is not None:
                             ids.discard(row.id)
                 if sending:
+                    # Until a send ends (its chat's next row may now go), or, while more may
+                    # be waiting, until the channel has room for another batch.
                     done, sending = await asyncio.wait(
-                        sending, timeout=self._next_claim_in(), return_when=asyncio.FIRST_COMPLETED
+                        sending,
+                        timeout=self._next_claim_in() if more else None,
+                        return_when=asyncio.FIRST_COMPLETED,
                     )
                     for task in done:
                         task.result()  # an error of the database: stop and report it
+                    more = more or bool(done)
+                    more = more and (ids is None or bool(ids))
                     continue
                 wait = await self._more_soon(ids)
                 if wait is None:
                     return tried
                 await asyncio.sleep(wait)
+                more = True
         finally:
             if sending:  # an error: let the others finish and record their outcomes
                 await asyncio.gather(*sending, return_exceptions=True)
@@ -179,27 +188,33 @@ class OutboxDispatcher:
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         return asyncio.create_task(coroutine)
 
+    def _chunk(self, rate: ChannelRate) -> int:
+        """Rows worth a claim while others are being sent: half the horizon's worth."""
+        return max(1, int(min(CLAIM_BATCH, self.horizon / rate.gap) / 2))
+
     def _wants_claim(self, sending: set[asyncio.Task[None]]) -> bool:
         """Claim when idle, or when some channel has room for a good share of its horizon
         (not after every single send: claims, like outcomes, go in batches)."""
         now, horizon = self.wall(), self.horizon
         for rate in self._rates.values():
             room = rate.room(now, horizon, CLAIM_BATCH)
-            if room and (not sending or room >= min(CLAIM_BATCH, horizon / rate.gap) / 2):
+            if room and (not sending or room >= self._chunk(rate)):
                 return True
         return False
 
     def _next_claim_in(self) -> float:
-        """How long to wait for a send to finish before looking for more to claim."""
+        """Seconds until some channel has room for another batch."""
         now, horizon = self.wall(), self.horizon
-        waits = [rate.room_in(now, horizon / 2) for rate in self._rates.values()]
-        return min(horizon, max(0.01, min(waits, default=horizon)))
+        waits = [rate.room_in(now, horizon, self._chunk(rate)) for rate in self._rates.values()]
+        return min(horizon, max(0.005, min(waits, default=horizon)))
 
-    async def _claim(self, ids: set[int] | None) -> list[Claim]:
+    async def _claim(self, ids: set[int] | None) -> tuple[list[Claim], bool]:
         """Claim what fits within the horizon on each channel and book slots for the rows
-        that need one, in one transaction."""
+        that need one, in one transaction. Also says whether more may be waiting (some
+        channel got all it asked for)."""
         wall, now, horizon = self.wall(), self.clock.now(), self.horizon
         claims: list[Claim] = []
+        full = False
         async with self.db.uow() as uow:
             for name, rate in self._rates.items():
                 if not rate.room(wall, horizon, CLAIM_BATCH):
@@ -226,8 +241,9 @@ class OutboxDispatcher:
                     rate.booked_until = first + len(paying) * rate.gap
                     slots = {row.id: first + i * rate.gap for i, row in enumerate(paying)}
                 claims.extend((row, slots.get(row.id)) for row in rows)
+                full = full or len(rows) == room
             await uow.commit()
-        return claims
+        return claims, full
 
     def _chat_pacing(self, channel: str, now: datetime) -> ChatPacing | None:
         limits = self.channels[channel].limits
@@ -247,7 +263,7 @@ class OutboxDispatcher:
             for name, rate in self._rates.items():
                 if not rate.room(wall, horizon, CLAIM_BATCH):
                     if await uow.outbox.ready(now=now, channels=[name], ids=ids):
-                        waits.append(max(0.01, rate.room_in(wall, horizon)))
+                        waits.append(max(0.005, rate.room_in(wall, horizon, 1)))
                     continue
                 pacing = self._chat_pacing(name, now)
                 if pacing is not None and await uow.outbox.paced(

@@ -53,9 +53,9 @@ class ChannelRate:
             return 0
         return max(1, min(limit, int((now + horizon - free_from) / self.gap)))
 
-    def room_in(self, now: float, horizon: float) -> float:
-        """Seconds until `room` is more than nothing."""
-        return max(0.0, self.booked_until - horizon - now)
+    def room_in(self, now: float, horizon: float, slots: int) -> float:
+        """Seconds until `room` is at least `slots`."""
+        return max(0.0, self.booked_until + slots * self.gap - horizon - now)
 
     def backoff(self, after: float | None) -> float:
         """Seconds every process pauses after a channel-wide 429: what the platform said,

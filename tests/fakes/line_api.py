@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,6 +157,9 @@ class LineApiFake:
         self._state = _State()
         self._ids = itertools.count(1)
         self.push_limits: Limiter | None = None  # off unless `enforce_push_limit`
+        # Called (chat id, "reply" or "push") for every accepted delivery, from the server's
+        # thread: a benchmark's way to see an answer arrive without polling.
+        self.on_delivery: Callable[[str, str], None] | None = None
         self.app = Starlette(
             routes=[
                 Route("/v2/bot/message/reply", self._reply, methods=["POST"]),
@@ -355,6 +358,8 @@ class LineApiFake:
             if chat_id not in self._state.blocked:
                 self._state.messages.append(SentMessage(chat_id, via, message, request_id))
             sent.append({"id": message_id, "quoteToken": uuid.uuid4().hex})
+        if self.on_delivery is not None:
+            self.on_delivery(chat_id, via)
         return JSONResponse({"sentMessages": sent})
 
     def _accept_reply(self, request: Request, body: Any, request_id: str) -> JSONResponse:
