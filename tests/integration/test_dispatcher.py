@@ -108,7 +108,12 @@ async def make_world(
     *,
     channels: bool = True,
     timeout: float = TIMEOUT,
+    clock: Any = None,
+    line_rate: float = 100.0,
+    chat_spacing: bool = False,
 ) -> World:
+    """The app with both channels against fresh fakes. A ManualClock unless `clock` is given
+    (pass a SystemClock with `chat_spacing`: a chat's spacing counts real seconds)."""
     tg_server, tg_slot, line_server, line_slot = servers
     tg_fake, line_fake = FakeTelegram(TG_TOKEN), LineApiFake(access_token=LINE_TOKEN)
     tg_slot.app, line_slot.app = tg_fake.app, line_fake.app
@@ -120,17 +125,18 @@ async def make_world(
         webhook_secret="dispatch-secret",
         request_timeout=timeout,
     )
-    # Telegram's one-message-a-second per chat is real; these tests do not wait for it.
-    telegram.limits = dataclasses.replace(telegram.limits, per_chat_interval=0.0)
+    if not chat_spacing:
+        # Telegram's one-message-a-second per chat is real; these tests do not wait for it.
+        telegram.limits = dataclasses.replace(telegram.limits, per_chat_interval=0.0)
     line = LineChannel(
         channel_secret="test-channel-secret",
         access_token=LINE_TOKEN,
         sink=NoInbound(),
         api_url=line_server.url,
-        messages_per_second=100.0,
+        messages_per_second=line_rate,
         request_timeout=timeout,
     )
-    clock = ManualClock()
+    clock = clock or ManualClock()
     settings = load_settings(database_url=database_url, default_locale="en")
     app = build(settings, clock=clock, channels={"telegram": telegram, "line": line})
     await start(app, with_scheduler=False)
