@@ -19,6 +19,8 @@ SUITES = [
     "benchmarks.webhooks",
     "benchmarks.translation",
     "benchmarks.crisis",
+    "benchmarks.answers_line",
+    "benchmarks.fanout",
 ]
 RESULTS = Path(__file__).with_name("results.json")
 
