@@ -374,22 +374,12 @@ class Outbox:
         )
         return await self.s.scalar(query.limit(1)) is not None
 
-    async def release(
-        self, row_id: int, *, due_at: datetime, error: str, untried: bool = False
-    ) -> None:
-        """Give a claimed row back to be tried again at `due_at` (unless it was cancelled).
-        `untried`: it was never sent, so the claim's attempt does not count."""
-        values: dict[str, Any] = {
-            "due_at": due_at,
-            "claimed_until": None,
-            "last_error": error[:200],
-        }
-        if untried:
-            values["attempts"] = OutboxMessage.attempts - 1
+    async def release(self, row_id: int, *, due_at: datetime, error: str) -> None:
+        """Give a claimed row back to be tried again at `due_at` (unless it was cancelled)."""
         await self.s.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
-            .values(**values)
+            .values(due_at=due_at, claimed_until=None, last_error=error[:200])
             .execution_options(synchronize_session=False)
         )
 

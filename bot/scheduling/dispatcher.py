@@ -42,6 +42,9 @@ MAX_ATTEMPTS = 8
 CLAIM_BATCH = 50  # rows per claim and channel, at most
 HORIZON = 1.0  # seconds of a channel's rate claimed ahead, at most (less with a short lease)
 PACED_POLL = 0.2  # seconds between looks while only chats' spacing holds rows back
+PACED_PATIENCE = 30.0  # seconds a tick waits for held-back rows without sending any
+LATE = 0.15  # seconds a slot may be missed by before it is booked again
+REBOOKS = 3
 MIN_RETRY_SECONDS = 1.0
 
 _SENDER = "outbox-sender"  # the name of the background sender's task
@@ -154,6 +157,7 @@ class OutboxDispatcher:
         sending = {self._spawn(self._deliver(row, None)) for row in claimed}
         tried = len(claimed)
         more = ids is None or bool(ids)  # whether a claim may find something now
+        idle = 0.0  # seconds waited for held-back rows since the last send
         try:
             while True:
                 if more and self._wants_claim(sending):
@@ -173,13 +177,15 @@ class OutboxDispatcher:
                     )
                     for task in done:
                         task.result()  # an error of the database: stop and report it
+                    idle = 0.0
                     more = more or bool(done)
                     more = more and (ids is None or bool(ids))
                     continue
                 wait = await self._more_soon(ids)
-                if wait is None:
-                    return tried
+                if wait is None or idle > PACED_PATIENCE:
+                    return tried  # (a later tick sends what still waits)
                 await asyncio.sleep(wait)
+                idle += wait
                 more = True
         finally:
             if sending:  # an error: let the others finish and record their outcomes
@@ -277,11 +283,9 @@ class OutboxDispatcher:
     async def _deliver(self, row: ClaimedMessage, slot: float | None) -> None:
         """Wait for the row's turn, send it, record what happened."""
         channel = self.channels[row.channel]
-        if slot is not None:
-            if (wait := slot - self.wall()) > 0:
-                await asyncio.sleep(wait)
-            await self._rates[row.channel].turn()
         await self._spacing[row.channel].wait(row.chat_id)
+        if slot is not None:
+            await self._on_time(row.channel, slot)
         self._sending += 1
         try:
             outcome = await self._attempt(channel, row)
@@ -289,6 +293,22 @@ class OutboxDispatcher:
             self._sending -= 1
         if outcome is not None:
             await self._outcomes.record(outcome, others_sending=self._sending > 0)
+
+    async def _on_time(self, channel: str, slot: float) -> None:
+        """Wait for the slot. One missed by far (this process was busy) is booked again
+        rather than used late, where it would crowd the slots of other processes."""
+        for _ in range(REBOOKS):
+            if (wait := slot - self.wall()) > 0:
+                await asyncio.sleep(wait)
+            if self.wall() - slot <= LATE:
+                break
+            rate = self._rates[channel]
+            async with self.db.uow() as uow:
+                slot = await uow.send_budget.book(channel, slots=1, gap=rate.gap, now=self.wall())
+                await uow.commit()
+            rate.booked_until = max(rate.booked_until, slot + rate.gap)
+            self.stats["rebooked"] += 1
+        await self._rates[channel].turn()
 
     async def _attempt(self, channel: Channel, row: ClaimedMessage) -> Outcome | None:
         """Send once; the outcome to record (None: already recorded, the user is gone)."""

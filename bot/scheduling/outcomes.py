@@ -22,7 +22,6 @@ class Outcome:
     sent_at: datetime | None = None
     retry_at: datetime | None = None
     error: str = ""
-    untried: bool = False  # given back before it was sent: the attempt does not count
 
     @property
     def failed(self) -> bool:
@@ -63,9 +62,7 @@ class OutcomeWriter:
             )
             for o in batch:
                 if o.retry_at is not None:
-                    await uow.outbox.release(
-                        o.row_id, due_at=o.retry_at, error=o.error, untried=o.untried
-                    )
+                    await uow.outbox.release(o.row_id, due_at=o.retry_at, error=o.error)
                 elif o.failed:
                     await uow.outbox.mark_failed(o.row_id, error=o.error[:200])
             await uow.commit()
