@@ -26,7 +26,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.channels.base import Channel, Delivery, Rejected, RetryLater, Unreachable
+from bot.channels.base import Channel, Delivery, Limits, Rejected, RetryLater, Unreachable
 from bot.clock import Clock
 from bot.db.repo_messaging import ChatPacing, ClaimedMessage
 from bot.db.uow import Database
@@ -73,16 +73,28 @@ class OutboxDispatcher:
         # sent, throttled (429s), timed_out, retried, failed, unreachable: for /metrics
         self.stats: Counter[str] = Counter()
         self.wall = wall  # the clock a channel's rate runs on (real time, for every process)
-        self._rates = {name: ChannelRate(ch.limits) for name, ch in self.channels.items()}
-        self._spacing = {
-            name: ChatSpacing(ch.limits.per_chat_interval, ch.limits.chat_burst)
-            for name, ch in self.channels.items()
-        }
+        self._paces: dict[str, tuple[Limits, ChannelRate, ChatSpacing]] = {}
         self._outcomes = OutcomeWriter(db)
         self._tick_lock = asyncio.Lock()
         self._sending = 0  # sends in flight in this process
         self._poked = False
         self._background: set[asyncio.Task[Any]] = set()
+
+    def _pace(self, channel: str) -> tuple[ChannelRate, ChatSpacing]:
+        """The channel's rate and chat spacing, for its limits as they are now."""
+        limits = self.channels[channel].limits
+        known = self._paces.get(channel)
+        if known is None or known[0] != limits:
+            rate = ChannelRate(limits)
+            if known is not None:
+                rate.booked_until = known[1].booked_until
+            spacing = ChatSpacing(limits.per_chat_interval, limits.chat_burst)
+            known = self._paces[channel] = (limits, rate, spacing)
+        return known[1], known[2]
+
+    @property
+    def _rates(self) -> dict[str, ChannelRate]:
+        return {name: self._pace(name)[0] for name in self.channels}
 
     @property
     def send_timeout(self) -> float:
@@ -154,16 +166,18 @@ class OutboxDispatcher:
         """Claim and send until nothing (of `ids`, if given) can be sent now."""
         if not self.channels:
             return 0  # a CLI process: the running bot sends what it queued
-        sending = {self._spawn(self._deliver(row, None)) for row in claimed}
+        start_by = self._start_by()
+        sending = {self._spawn(self._deliver(row, None, start_by)) for row in claimed}
         tried = len(claimed)
         more = ids is None or bool(ids)  # whether a claim may find something now
         idle = 0.0  # seconds waited for held-back rows since the last send
         try:
             while True:
                 if more and self._wants_claim(sending):
+                    start_by = self._start_by()  # (taken before the claim: on the safe side)
                     claims, more = await self._claim(ids)
                     for row, slot in claims:
-                        sending.add(self._spawn(self._deliver(row, slot)))
+                        sending.add(self._spawn(self._deliver(row, slot, start_by)))
                         tried += 1
                         if ids is not None:
                             ids.discard(row.id)
@@ -190,6 +204,12 @@ class OutboxDispatcher:
         finally:
             if sending:  # an error: let the others finish and record their outcomes
                 await asyncio.gather(*sending, return_exceptions=True)
+
+    def _start_by(self) -> float:
+        """The latest moment (monotonic) a row claimed now may start being sent: its send
+        must end, timed out at the latest, well before its lease does."""
+        lease = self.lease.total_seconds()
+        return time.monotonic() + lease - self.send_timeout - lease / 8
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         return asyncio.create_task(coroutine)
@@ -280,27 +300,38 @@ class OutboxDispatcher:
 
     # -- one send -----------------------------------------------------------------------
 
-    async def _deliver(self, row: ClaimedMessage, slot: float | None) -> None:
+    async def _deliver(self, row: ClaimedMessage, slot: float | None, start_by: float) -> None:
         """Wait for the row's turn, send it, record what happened."""
         channel = self.channels[row.channel]
-        await self._spacing[row.channel].wait(row.chat_id)
+        if not await self._pace(row.channel)[1].wait(row.chat_id, until=start_by):
+            self.stats["given_back"] += 1  # the chat's turn comes too late for this claim
+            await self._outcomes.record(Outcome(row.id, retry_at=self.clock.now(), error=""))
+            return
         if slot is not None:
-            await self._on_time(row.channel, slot)
-        self._sending += 1
-        try:
-            outcome = await self._attempt(channel, row)
-        finally:
-            self._sending -= 1
+            await self._on_time(row.channel, slot, start_by)
+        if time.monotonic() > start_by:
+            # Waited too long (a very busy process): sent now, it could still be on its way
+            # when the lease ends and another dispatcher claims it. Give it back instead.
+            self.stats["given_back"] += 1
+            outcome: Outcome | None = Outcome(
+                row.id, retry_at=self.clock.now(), error="waited too long for its turn"
+            )
+        else:
+            self._sending += 1
+            try:
+                outcome = await self._attempt(channel, row)
+            finally:
+                self._sending -= 1
         if outcome is not None:
             await self._outcomes.record(outcome, others_sending=self._sending > 0)
 
-    async def _on_time(self, channel: str, slot: float) -> None:
+    async def _on_time(self, channel: str, slot: float, start_by: float) -> None:
         """Wait for the slot. One missed by far (this process was busy) is booked again
         rather than used late, where it would crowd the slots of other processes."""
         for _ in range(REBOOKS):
             if (wait := slot - self.wall()) > 0:
                 await asyncio.sleep(wait)
-            if self.wall() - slot <= LATE:
+            if self.wall() - slot <= LATE or time.monotonic() > start_by:
                 break
             rate = self._rates[channel]
             async with self.db.uow() as uow:
@@ -353,7 +384,7 @@ class OutboxDispatcher:
         if exc.throttled is not None:
             self.stats["throttled"] += 1
         if exc.throttled == "chat" and exc.after is not None:
-            self._spacing[row.channel].hold(row.chat_id, exc.after)
+            self._pace(row.channel)[1].hold(row.chat_id, exc.after)
         elif exc.throttled == "channel":
             pause = self._rates[row.channel].backoff(exc.after)
             await self._hold_off(row.channel, pause)

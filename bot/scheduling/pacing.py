@@ -9,6 +9,7 @@ also counts, in the database, what each chat got just now (see `ChatPacing`).
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 
@@ -81,17 +82,21 @@ class ChatSpacing:
         self._clock = clock
         self._next: dict[str, float] = {}  # chat -> theoretical time of its next message
 
-    async def wait(self, chat_id: str) -> None:
-        """Take this chat's next turn, sleeping until it comes."""
+    async def wait(self, chat_id: str, *, until: float = math.inf) -> bool:
+        """Take this chat's next turn, sleeping until it comes; False (and no turn taken)
+        when it comes only after `until` (monotonic)."""
         if self.interval <= 0:
-            return
+            return True
         now = self._clock()
         due = self._next.get(chat_id, now)
         at = max(now, due - self.tolerance)
+        if at > until:
+            return False
         self._next[chat_id] = max(due, at) + self.interval  # taken before sleeping
         self._forget_old(now)
         if at > now:
             await asyncio.sleep(at - now)
+        return True
 
     def hold(self, chat_id: str, seconds: float) -> None:
         """The platform said this chat must wait: its next turn is `seconds` away."""
