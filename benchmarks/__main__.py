@@ -20,6 +20,8 @@ SUITES = [
     "benchmarks.intake",
     "benchmarks.translation",
     "benchmarks.crisis",
+    "benchmarks.answers_line",
+    "benchmarks.fanout",
 ]
 RESULTS = Path(__file__).with_name("results.json")
 

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 Role = Literal["all", "web", "worker"]
 ROLES: tuple[Role, ...] = ("all", "web", "worker")
 STOP_SECONDS = 8.0  # a SIGTERM ends the process within 10 s, whatever is queued
+FOLLOWUP_LOOK = timedelta(seconds=1)  # how often the scheduler looks for follow-ups now due
+BATCH_PAUSE = timedelta(milliseconds=100)  # between two batches of a scheduled job
 
 
 class _FinishingExecutor(AsyncIOExecutor):
@@ -156,6 +158,7 @@ def _channels_from(settings: Settings, engine: Engine) -> dict[str, Channel]:
             webhook_secret=secret.get_secret_value() if secret else None,
             poll_timeout=settings.telegram_poll_timeout,
             request_timeout=settings.api_timeout,
+            messages_per_second=settings.telegram_messages_per_second,
         )
     if settings.line_channel_secret is not None and settings.line_channel_access_token is not None:
         from bot.channels.line import LineChannel  # lazy: line-bot-sdk loads only if configured
@@ -217,24 +220,54 @@ def _wake(app: App) -> None:
 def scheduled_jobs(app: App) -> list[Tick]:
     """The clock ticks: what runs, and how often. Each one reads its work from the database."""
     engine = app.engine
+    followups_running = asyncio.Lock()  # the full run and the quick start take turns
+
+    async def start_followups() -> None:
+        # In committed batches; each batch's messages go out while the next one is started.
+        batches = followups.InBatches(followups.start_due_page)
+        while not batches.finished:
+            await engine.run_job(batches, wait_for_sending=False)
+            if not batches.finished:
+                # Let the sender write between batches (SQLite has one writer at a time).
+                await asyncio.sleep(BATCH_PAUSE.total_seconds())
 
     async def run_followups() -> None:
         # Expire, then start, then remind: an expired run makes room for the next one.
-        # Each step is its own unit of work.
-        for job in (followups.expire_runs, followups.start_due_runs, followups.send_reminders):
-            await engine.run_job(job)
+        async with followups_running:
+            await engine.run_job(followups.expire_runs)
+            await start_followups()
+            reminders = followups.InBatches(followups.remind_page)
+            while not reminders.finished:
+                await engine.run_job(reminders, wait_for_sending=False)
+                await asyncio.sleep(BATCH_PAUSE.total_seconds())
+
+    async def start_due_followups() -> None:
+        # A cheap look every second, so a follow-up starts within about a second of its due
+        # time, whichever process (or `furikaeri session`) planned it.
+        if followups_running.locked():
+            return  # they are being started (or the full run is on)
+        async with app.db.uow() as uow:
+            if not await followups.any_due_to_start(engine.context(uow)):
+                return
+        async with followups_running:
+            await start_followups()
 
     async def push_digests() -> None:
         await engine.run_job(digest_push.push_digests)
+
+    async def dispatch() -> None:
+        app.dispatcher.send_soon()  # the background sender goes on while anything is due
 
     async def purge() -> None:
         await engine.run_job(retention.purge)
 
     return [
-        # At start too: what fell due while the process was down (after the web server is
-        # up, see bot/runner.py).
-        Tick("dispatch", timedelta(seconds=5), app.dispatcher.tick),
+        # At start too (after the web server is up, see bot/runner.py): what fell due while
+        # the process was down goes to the background sender, which goes on while anything is
+        # due; the tick finds retries and other processes' rows.
+        Tick("dispatch", timedelta(seconds=2), dispatch),
         Tick("followups", timedelta(seconds=60), run_followups),
+        Tick("followups_due", FOLLOWUP_LOOK, start_due_followups, at_start=False, instances=2),
         Tick("digest_push", timedelta(seconds=60), push_digests),
         Tick("retention", timedelta(hours=24), purge),
         # The inbox is not a tick: InboxWatch (bot/engine/watch.py) handles it as it fills.

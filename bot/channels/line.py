@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 INVALID_REPLY_TOKEN = "Invalid reply token"
 PROFILE_TIMEOUT = 3.0  # seconds; the student's answer is waiting
 TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
+CONNECTIONS = 64  # parallel requests to the Messaging API (the SDK's default: 5 per CPU)
 
 
 class _Lru:
@@ -76,8 +77,9 @@ class LineChannel:
         request_timeout: float = 10.0,
     ) -> None:
         self.limits = Limits(
-            messages_per_second=messages_per_second,
+            messages_per_second=messages_per_second,  # pushes only: replies are free
             per_chat_interval=0.0,
+            free_replies=True,
         )
         self._validator = SignatureValidator(channel_secret)
         self._access_token = access_token
@@ -98,6 +100,7 @@ class LineChannel:
         # session would read them again on every call (aiohttp's trust_env).
         config = Configuration(host=self._api_url, access_token=self._access_token)
         config.proxy, config.proxy_headers = _env_proxy(self._api_url)
+        config.connection_pool_maxsize = CONNECTIONS
         self._client = AsyncApiClient(config)
         _without_env_reads(self._client)
         self._api = AsyncMessagingApi(self._client)
@@ -273,7 +276,7 @@ def _verdict(action: str, exc: ApiException) -> Exception:
     status = int(exc.status or 0)
     reason = f"LINE {action}: {status} {_error_message(exc)}".rstrip()
     if status == 429:
-        return RetryLater(reason, after=_retry_after(exc))
+        return RetryLater(reason, after=_retry_after(exc), throttled="channel")
     if status >= 500 or status in (0, 408):
         return RetryLater(reason)
     if status == 401:  # a bad or expired access token: fix the config, keep the messages

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import logging
 from collections import OrderedDict
@@ -58,8 +59,9 @@ class TelegramChannel:
 
     name = "telegram"
     limits = Limits(
-        messages_per_second=25.0,
+        messages_per_second=29.0,
         per_chat_interval=1.0,
+        chat_burst=3,  # a short exchange ("thanks" and the next question) goes at once
     )
 
     def __init__(
@@ -72,9 +74,12 @@ class TelegramChannel:
         webhook_secret: str | None = None,
         poll_timeout: float = 10.0,
         request_timeout: float = 10.0,
+        messages_per_second: float | None = None,
     ) -> None:
         if webhook_url and not webhook_secret:
             raise ValueError("a Telegram webhook needs a secret token")
+        if messages_per_second is not None:
+            self.limits = dataclasses.replace(self.limits, messages_per_second=messages_per_second)
         self._token = token
         self._sink = sink
         self._api_url = api_url

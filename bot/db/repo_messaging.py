@@ -8,14 +8,16 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
+    Select,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     exists,
     func,
     insert,
-    literal,
     or_,
     select,
     update,
@@ -30,6 +32,64 @@ from bot.db.states import InboxState, OutboxState
 
 # The PostgreSQL notification channel new inbox rows are announced on (by a trigger).
 NOTIFY_CHANNEL = "furikaeri_inbox"
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """What one attempt needs of a claimed outbox row (plain data, read as it was claimed)."""
+
+    id: int
+    channel: str
+    chat_id: str
+    student_id: int | None
+    attempts: int  # counting this one
+    idempotency_key: str
+    payload: dict[str, Any] | None
+    reply_token: str = ""  # only while fresh, and only on the attempt that claimed it
+
+
+_CLAIMED_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.channel,
+    OutboxMessage.chat_id,
+    OutboxMessage.student_id,
+    OutboxMessage.attempts,
+    OutboxMessage.idempotency_key,
+    OutboxMessage.payload,
+    OutboxMessage.due_at,
+)
+
+
+@dataclass(frozen=True)
+class ChatPacing:
+    """At most `burst` messages to one chat in any `burst * interval` (Telegram: about one a
+    second per chat), counted from the database, so every process sees the others' sends."""
+
+    now: datetime
+    interval: timedelta
+    burst: int
+
+    def allows(self) -> ColumnElement[bool]:
+        sent = aliased(OutboxMessage)
+        recent = (
+            select(func.count(sent.id))
+            .where(
+                sent.channel == OutboxMessage.channel,
+                sent.chat_id == OutboxMessage.chat_id,
+                sent.status == "sent",
+                sent.sent_at > self.now - self.interval * self.burst,
+            )
+            .scalar_subquery()
+        )
+        return recent < self.burst
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        OutboxMessage.status == "pending",
+        OutboxMessage.due_at <= now,
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+    )
 
 
 def handled_sender(channel: str) -> str:
@@ -279,15 +339,32 @@ class Outbox:
 
     async def add(self, *, concerns: Collection[int] = (), **values: Any) -> OutboxMessage:
         """Queue a message, recording which students it concerns (those that exist)."""
-        row = OutboxMessage(**values)
-        self.s.add(row)
-        await self.s.flush()
-        if concerns:
-            existing = select(literal(row.id), Student.id).where(Student.id.in_(set(concerns)))
-            await self.s.execute(
-                insert(OutboxConcern).from_select(["outbox_id", "student_id"], existing)
-            )
+        [row] = await self.add_many([values], concerns=[concerns])
         return row
+
+    async def add_many(
+        self, values: Sequence[dict[str, Any]], *, concerns: Sequence[Collection[int]]
+    ) -> list[OutboxMessage]:
+        """Queue messages (one INSERT for all), recording which students each concerns
+        (those that exist): a scheduled job may queue hundreds at once."""
+        rows = [OutboxMessage(**value) for value in values]
+        if not rows:
+            return []
+        self.s.add_all(rows)
+        await self.s.flush()
+        wanted = set().union(*concerns)
+        if wanted:
+            existing = set(
+                (await self.s.scalars(select(Student.id).where(Student.id.in_(wanted)))).all()
+            )
+            pairs = [
+                {"outbox_id": row.id, "student_id": student_id}
+                for row, students in zip(rows, concerns, strict=True)
+                for student_id in sorted(set(students) & existing)
+            ]
+            if pairs:
+                await self.s.execute(insert(OutboxConcern), pairs)
+        return rows
 
     async def claim(
         self,
@@ -296,12 +373,84 @@ class Outbox:
         lease: timedelta,
         limit: int,
         channels: Collection[str],
-        ids: Sequence[int] | None = None,
-    ) -> list[OutboxMessage]:
+        ids: Collection[int] | None = None,
+        pacing: ChatPacing | None = None,
+    ) -> list[ClaimedMessage]:
         """Claim due rows of these channels: per chat only the oldest unsent one, so one
         chat's messages go out in order, one at a time. A row waiting for a retry keeps
-        its place. Rows locked or claimed by another process are skipped; the final
-        conditional update makes a claim exclusive on SQLite too."""
+        its place. With `pacing`, a chat that just got its burst of messages waits. Rows
+        locked or claimed by another process are skipped; the final conditional update
+        makes a claim exclusive on SQLite too.
+
+        The claim takes the reply token off the row (a token is offered once: a retry goes
+        out as a push) and hands it over only while it is fresh."""
+        query = (
+            self._ready(now=now, channels=channels, ids=ids)
+            .add_columns(OutboxMessage.reply_token, OutboxMessage.reply_token_expires_at)
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+            .limit(limit)
+        )
+        if pacing is not None:
+            query = query.where(pacing.allows())
+        if self.s.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+        tokens = {
+            row_id: token if expires is not None and expires > now else ""
+            for row_id, token, expires in (await self.s.execute(query)).all()
+        }
+        if not tokens:
+            return []
+        claim = (
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(tokens)), _claimable(now))
+            .values(
+                claimed_until=now + lease,
+                attempts=OutboxMessage.attempts + 1,
+                reply_token="",
+                reply_token_expires_at=None,
+            )
+            .returning(*_CLAIMED_COLUMNS)
+            .execution_options(synchronize_session=False)
+        )
+        rows = (await self.s.execute(claim)).all()
+        claimed = [
+            ClaimedMessage(
+                id=row.id,
+                channel=row.channel,
+                chat_id=row.chat_id,
+                student_id=row.student_id,
+                attempts=row.attempts,
+                idempotency_key=row.idempotency_key,
+                payload=row.payload,
+                reply_token=tokens[row.id],
+            )
+            for row in rows
+        ]
+        order = {row.id: (row.due_at, row.id) for row in rows}
+        return sorted(claimed, key=lambda c: order[c.id])
+
+    async def ready(
+        self, *, now: datetime, channels: Collection[str], ids: Collection[int] | None = None
+    ) -> bool:
+        """Whether a row could be claimed now (nothing about its chat's spacing)."""
+        query = self._ready(now=now, channels=channels, ids=ids)
+        return await self.s.scalar(query.limit(1)) is not None
+
+    async def paced(
+        self,
+        *,
+        now: datetime,
+        channels: Collection[str],
+        pacing: ChatPacing,
+        ids: Collection[int] | None = None,
+    ) -> bool:
+        """Whether a due row waits only because its chat just got its burst of messages."""
+        query = self._ready(now=now, channels=channels, ids=ids).where(~pacing.allows())
+        return await self.s.scalar(query.limit(1)) is not None
+
+    def _ready(
+        self, *, now: datetime, channels: Collection[str], ids: Collection[int] | None
+    ) -> Select[Any]:
         older = aliased(OutboxMessage)
         blocked_by_older = exists().where(
             and_(
@@ -312,31 +461,27 @@ class Outbox:
                 or_(older.due_at <= now, older.attempts > 0),
             )
         )
-        claimable = and_(
-            OutboxMessage.status == OutboxState.PENDING,
-            OutboxMessage.due_at <= now,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-        )
         query = select(OutboxMessage.id).where(
-            claimable, OutboxMessage.channel.in_(list(channels)), ~blocked_by_older
+            _claimable(now), OutboxMessage.channel.in_(list(channels)), ~blocked_by_older
         )
         if ids is not None:
             query = query.where(OutboxMessage.id.in_(list(ids)))
-        query = query.order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit)
-        if self.s.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
-        found = list((await self.s.scalars(query)).all())
-        if not found:
-            return []
-        claim = (
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(found), claimable)
-            .values(claimed_until=now + lease, attempts=OutboxMessage.attempts + 1)
-            .returning(OutboxMessage)
-            .execution_options(synchronize_session=False, populate_existing=True)
+        return query
+
+    async def chat_waiting(self, channel: str, chat_id: str, now: datetime) -> bool:
+        """Whether an earlier message to this chat is still due, retrying or being sent (a
+        new one must not overtake it)."""
+        query = select(OutboxMessage.id).where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.status == "pending",
+            or_(
+                OutboxMessage.due_at <= now,
+                OutboxMessage.attempts > 0,
+                OutboxMessage.claimed_until.is_not(None),
+            ),
         )
-        rows = list((await self.s.scalars(claim)).all())
-        return sorted(rows, key=lambda row: (row.due_at, row.id))
+        return await self.s.scalar(query.limit(1)) is not None
 
     async def release(self, row_id: int, *, due_at: datetime, error: str) -> None:
         """Give a claimed row back to be tried again at `due_at` (unless it was cancelled)."""
@@ -349,20 +494,27 @@ class Outbox:
 
     async def mark_sent(self, row_id: int, *, now: datetime) -> None:
         """Record a delivery; the text is not kept twice, nor the chat of a stranger."""
-        chat_id = case((OutboxMessage.forget_chat, ""), else_=OutboxMessage.chat_id)
-        await self.s.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id)
+        await self.mark_sent_many([(row_id, now)])
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, datetime]]) -> None:
+        """Record deliveries (row id, when it went), in one statement run for each."""
+        if not sent:
+            return
+        table = cast(Table, OutboxMessage.__table__)
+        chat_id = case((table.c.forget_chat, ""), else_=table.c.chat_id)
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
             .values(
                 status=OutboxState.SENT,
-                sent_at=now,
+                sent_at=bindparam("sent", type_=table.c.sent_at.type),
                 claimed_until=None,
                 payload=None,
                 last_error="",
                 chat_id=chat_id,
             )
-            .execution_options(synchronize_session=False)
         )
+        await self.s.execute(statement, [{"row_id": i, "sent": at} for i, at in sent])
 
     async def mark_failed(self, row_id: int, *, error: str, keep_payload: bool = True) -> None:
         """Give up on a row (visible to `furikaeri outbox`); a cancelled row stays cancelled."""

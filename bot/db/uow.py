@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db.engine import sessionmaker
+from bot.db.repo_budget import SendBudgets
 from bot.db.repo_messaging import Inbox, InboxIntake, Outbox, States
 from bot.db.repo_people import Accounts, CodeAttempts, Codes, Counselors, Students
 from bot.db.repo_reflection import Answers, Audit, Runs, Sessions
@@ -35,6 +36,7 @@ class UnitOfWork:
         self.answers = Answers(session)
         self.inbox = Inbox(session)
         self.outbox = Outbox(session)
+        self.send_budget = SendBudgets(session)
         self.states = States(session)
         self.audit = Audit(session)
         self.translations = Translations(session)

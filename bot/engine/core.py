@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol
 
 from bot.clock import Clock
@@ -16,7 +17,7 @@ from bot.engine.commands import CommandBook
 from bot.engine.context import Context
 from bot.engine.events import Inbound, Kind, RawEvent
 from bot.engine.intake import GroupCommit
-from bot.engine.outbox_writer import enqueue
+from bot.engine.outbox_writer import Due, enqueue
 from bot.engine.ports import UpdateReader
 from bot.engine.replies import Reply
 from bot.i18n import N_, negotiate
@@ -40,7 +41,15 @@ NO_APOLOGY = {Kind.UNFOLLOW, Kind.GROUP}  # blocked the bot; or a group, which g
 
 
 class Sender(Protocol):
-    async def send_now(self, row_ids: Sequence[int]) -> None: ...
+    async def send_now(self, due: Sequence[Due]) -> None: ...
+
+    def send_soon(self, due: Sequence[Due]) -> None:
+        """Send in the background; return at once."""
+        ...
+
+    def reply_lease(self, channel: str) -> timedelta | None:
+        """How long a reply row is claimed for when written already claimed (None: not)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,7 @@ class Failure:
 
 @dataclass
 class Outcome:
-    due_now: list[int] = field(default_factory=list)
+    due_now: list[Due] = field(default_factory=list)
     failed: Failure | None = None
 
 
@@ -265,6 +274,7 @@ class Engine:
                 event=screened,
                 sender_student_id=student_id,
                 sender_is_stranger=ctx.student is None and ctx.counselor is None,
+                reply_lease=self._reply_lease(event.channel),
             )
             if not await uow.inbox.finish(row, now=self.clock.now()):
                 await uow.rollback()  # handled meanwhile by another process
@@ -291,7 +301,7 @@ class Engine:
             due_now = await self._fail(sender, outcome.failed)
         await self._send(due_now)
 
-    async def _fail(self, sender: str, failure: Failure) -> list[int]:
+    async def _fail(self, sender: str, failure: Failure) -> list[Due]:
         """Keep the event as failed (the admin retries it) and tell the person, once, that
         their message is kept: silence would look like the bot lost it."""
         event = failure.event
@@ -305,7 +315,7 @@ class Engine:
                 return []
             if failure.screened:
                 uow.scrub_after_commit()
-            due_now: list[int] = []
+            due_now: list[Due] = []
             if attempts == 1 and event.kind not in NO_APOLOGY:
                 ctx = await self._apology_context(uow, event)
                 student_id = ctx.student.id if ctx.student is not None else None
@@ -355,19 +365,29 @@ class Engine:
         )
 
     # -- scheduled work ---------------------------------------------------------------
-    async def run_job(self, job: Job) -> int:
-        """Run one scheduled job in its own unit of work; returns the messages it queued."""
+    async def run_job(self, job: Job, *, wait_for_sending: bool = True) -> int:
+        """Run one scheduled job in its own unit of work; returns the messages it queued.
+
+        Without `wait_for_sending` it returns once they are committed, and the sender sends
+        them in the background: a job run in batches goes on to its next batch while the
+        first is being sent."""
         async with self.db.uow() as uow:
             ctx = self.context(uow)
             replies = await job(ctx)
             due_now = await enqueue(uow, replies, now=ctx.now)
             await uow.commit()
-        await self._send(due_now)
+        if wait_for_sending:
+            await self._send(due_now)
+        elif due_now and self.sender is not None:
+            self.sender.send_soon(due_now)
         return len(replies)
 
-    async def _send(self, row_ids: list[int]) -> None:
-        if row_ids and self.sender is not None:
-            await self.sender.send_now(row_ids)
+    async def _send(self, due: list[Due]) -> None:
+        if due and self.sender is not None:
+            await self.sender.send_now(due)
+
+    def _reply_lease(self, channel: str) -> timedelta | None:
+        return self.sender.reply_lease(channel) if self.sender is not None else None
 
 
 def _sender(event: Inbound) -> str:
