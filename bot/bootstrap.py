@@ -293,7 +293,7 @@ async def stop(app: App, *, timeout: float = STOP_SECONDS) -> None:
         app.watch = None
     if app.scheduler is not None:
         app.scheduler.pause()  # no new ticks; the running ones finish their round
-        app.dispatcher.stop()
+        await app.dispatcher.finish(share)
         if app.jobs is not None:
             await app.jobs.finish(share)
         app.scheduler.shutdown(wait=False)

@@ -81,10 +81,17 @@ class OutboxDispatcher:
         self._background: set[asyncio.Task[Any]] = set()
         self._stopping = False
 
-    def stop(self) -> None:
-        """Claim nothing new (the process is stopping): sends in flight end, the rest stays
-        queued for the next start or another process."""
+    async def finish(self, timeout: float) -> None:
+        """Claim nothing new (the process is stopping) and wait, at most `timeout` seconds,
+        for the sends in flight and their recorded outcomes; the rest stays queued for the
+        next start or another process. A send cut off here is sent again after its lease."""
         self._stopping = True
+        if not self._background:
+            return
+        _, unfinished = await asyncio.wait(self._background, timeout=timeout)
+        for task in unfinished:
+            task.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
 
     def _pace(self, channel: str) -> tuple[ChannelRate, ChatSpacing]:
         """The channel's rate and chat spacing, for its limits as they are now."""
