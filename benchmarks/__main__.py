@@ -17,9 +17,12 @@ from bot.i18n import set_strict
 SUITES = [
     "benchmarks.answers",
     "benchmarks.webhooks",
+    "benchmarks.intake",
     "benchmarks.translation",
     "benchmarks.crisis",
     "benchmarks.digest",
+    "benchmarks.answers_line",
+    "benchmarks.fanout",
 ]
 RESULTS = Path(__file__).with_name("results.json")
 

@@ -2,7 +2,11 @@
 of a bare endpoint on the same stack (Starlette on uvicorn, signature check, 200) measured
 in the same run. Both are real processes; the chat APIs are the fakes from tests/fakes.
 
-Keys: inbound_vs_bare_line, inbound_vs_bare_telegram (and the rates behind them).
+Keys: inbound_vs_bare_line, inbound_vs_bare_telegram: the intake's capacity, `furikaeri
+run --role web` on PostgreSQL (FURIKAERI_TEST_DATABASE_URL's server; without it, these are
+the `--role all` figures on SQLite). For information, inbound_all_vs_bare_line/_telegram:
+`--role all` on SQLite, taking webhooks while it handles them in the same process. And the
+rates behind them, and each process's peak resident memory (rss_mb_web, rss_mb_all).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 
 import aiohttp
 
+from benchmarks.intake import fresh_postgresql, peak_rss_mb
 from tests.fakes.line_api import LineApiFake, line_event_text, signed_body
 from tests.fakes.server import LocalServer, free_port
 from tests.fakes.telegram_api import SECRET_HEADER, FakeTelegram
@@ -110,7 +115,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-async def _measure(tmp: Path) -> dict[str, float]:
+async def _measure(tmp: Path, postgresql: str | None) -> dict[str, float]:
     tg, line = FakeTelegram(TG_TOKEN), LineApiFake(access_token=LINE_TOKEN)
     figures: dict[str, float] = {}
     with LocalServer(tg.app) as tg_server, LocalServer(line.app) as line_server:
@@ -130,41 +135,58 @@ async def _measure(tmp: Path) -> dict[str, float]:
         finally:
             _stop(bare)
 
-        port = free_port()
-        bot = _start(
-            ["-m", "bot.cli", "run"],
-            {
-                "FURIKAERI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'bench.db'}",
-                "FURIKAERI_DEFAULT_LOCALE": "en",
-                "FURIKAERI_HTTP_PORT": str(port),
-                "FURIKAERI_TELEGRAM_TOKEN": TG_TOKEN,
-                "FURIKAERI_TELEGRAM_API_URL": f"{tg_server.url}/bot",
-                "FURIKAERI_TELEGRAM_WEBHOOK_URL": "https://furikaeri.example.ac.jp/webhook/telegram",
-                "FURIKAERI_TELEGRAM_WEBHOOK_SECRET": TG_SECRET,
-                "FURIKAERI_LINE_CHANNEL_SECRET": LINE_SECRET,
-                "FURIKAERI_LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN,
-                "FURIKAERI_LINE_API_URL": line_server.url,
-            },
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            await _wait_healthy(url, bot, "/healthz")
-            for name, requests in (
-                ("line", _line_requests(REQUESTS)),
-                ("telegram", _telegram_requests(tg, REQUESTS)),
-            ):
-                rate, refused = await _blast(f"{url}/webhook/{name}", requests)
-                figures[f"furikaeri_{name}_per_s"] = rate
-                figures[f"furikaeri_{name}_refused"] = refused
-        finally:
-            _stop(bot)
+        env = {
+            "FURIKAERI_DEFAULT_LOCALE": "en",
+            "FURIKAERI_LOG_LEVEL": "WARNING",
+            "FURIKAERI_TELEGRAM_TOKEN": TG_TOKEN,
+            "FURIKAERI_TELEGRAM_API_URL": f"{tg_server.url}/bot",
+            "FURIKAERI_TELEGRAM_WEBHOOK_URL": "https://furikaeri.example.ac.jp/webhook/telegram",
+            "FURIKAERI_TELEGRAM_WEBHOOK_SECRET": TG_SECRET,
+            "FURIKAERI_LINE_CHANNEL_SECRET": LINE_SECRET,
+            "FURIKAERI_LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN,
+            "FURIKAERI_LINE_API_URL": line_server.url,
+        }
+        sqlite = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
+        all_rates = await _furikaeri(tg, {**env, "FURIKAERI_DATABASE_URL": sqlite}, "all")
+        figures.update({f"{k}_all": v for k, v in all_rates.items()})
+        if postgresql is not None:
+            web = {**env, "FURIKAERI_DATABASE_URL": postgresql}
+            figures.update({f"{k}_web": v for k, v in (await _furikaeri(tg, web, "web")).items()})
+    chosen = "web" if "furikaeri_line_per_s_web" in figures else "all"
     for name in ("line", "telegram"):
+        figures[f"furikaeri_{name}_per_s"] = figures[f"furikaeri_{name}_per_s_{chosen}"]
+        figures[f"inbound_all_vs_bare_{name}"] = (
+            figures[f"furikaeri_{name}_per_s_all"] / figures[f"bare_{name}_per_s"]
+        )
         figures[f"inbound_vs_bare_{name}"] = (
             figures[f"furikaeri_{name}_per_s"] / figures[f"bare_{name}_per_s"]
         )
     return figures
 
 
+async def _furikaeri(tg: FakeTelegram, env: dict[str, str], role: str) -> dict[str, float]:
+    """Blast one `furikaeri run --role ROLE` process; its rates, refusals and peak memory."""
+    port = free_port()
+    bot = _start(
+        ["-m", "bot.cli", "run", "--role", role], {**env, "FURIKAERI_HTTP_PORT": str(port)}
+    )
+    figures: dict[str, float] = {}
+    try:
+        url = f"http://127.0.0.1:{port}"
+        await _wait_healthy(url, bot, "/healthz")
+        for name, requests in (
+            ("line", _line_requests(REQUESTS)),
+            ("telegram", _telegram_requests(tg, REQUESTS)),
+        ):
+            rate, refused = await _blast(f"{url}/webhook/{name}", requests)
+            figures[f"furikaeri_{name}_per_s"] = rate
+            figures[f"furikaeri_{name}_refused"] = refused
+        figures["rss_mb"] = peak_rss_mb(bot.pid)
+    finally:
+        _stop(bot)
+    return figures
+
+
 def run() -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        return asyncio.run(_measure(Path(tmp)))
+    with tempfile.TemporaryDirectory() as tmp, fresh_postgresql() as postgresql:
+        return asyncio.run(_measure(Path(tmp), postgresql))

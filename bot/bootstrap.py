@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Literal, cast
 
 from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -18,10 +18,14 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade
+from bot.db.notify import Listener
 from bot.db.uow import Database
 from bot.engine.commands import Audience
 from bot.engine.core import Engine, EventHandler
+from bot.engine.ports import UpdateReader
+from bot.engine.watch import InboxWatch
 from bot.i18n import SHIPPED_LOCALES
+from bot.metrics import Metrics
 from bot.prompts import PromptBook, load_prompts
 from bot.scheduling.dispatcher import OutboxDispatcher
 from bot.scheduling.jobs import Tick, register_jobs
@@ -31,17 +35,32 @@ from handlers import alerts, digest_push, followups, retention
 
 log = logging.getLogger(__name__)
 
-STOP_SENDING_SECONDS = 4.0  # at shutdown, replies of the last events may go out this long
+# What a process does. "web": the HTTP server and the intake (webhooks, Telegram polling)
+# only; "worker": handling, the clock ticks and sending; "all": both, in one process.
+Role = Literal["all", "web", "worker"]
+ROLES: tuple[Role, ...] = ("all", "web", "worker")
+STOP_SECONDS = 8.0  # a SIGTERM ends the process within 10 s, whatever is queued
+FOLLOWUP_LOOK = timedelta(seconds=1)  # how often the scheduler looks for follow-ups now due
+BATCH_PAUSE = timedelta(milliseconds=100)  # between two batches of a scheduled job
 
 
 class _FinishingExecutor(AsyncIOExecutor):
     """APScheduler's asyncio executor cancels running jobs at shutdown; this one lets the
     caller wait for them first, so a send in flight is recorded as sent."""
 
-    async def finish(self) -> None:
+    async def finish(self, timeout: float) -> None:
+        """Wait for the running jobs, at most `timeout` seconds; then cancel them (a
+        claimed outbox row is sent again once its lease runs out: LINE drops the repeat,
+        on Telegram it may show twice)."""
         running = [f for f in self._pending_futures if not f.done()]
-        if running:
-            await asyncio.gather(*running, return_exceptions=True)
+        if not running:
+            return
+        _, late = await asyncio.wait(running, timeout=timeout)
+        if late:
+            log.warning("scheduler.jobs_cancelled", extra={"jobs": len(late)})
+            for future in late:
+                future.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
 
 @dataclass
@@ -54,6 +73,13 @@ class App:
     scheduler: AsyncIOScheduler | None = None
     jobs: _FinishingExecutor | None = None
     translations: TranslationWorker | None = None  # None unless FURIKAERI_TRANSLATOR is set
+    role: Role = "all"
+    metrics: Metrics = field(default_factory=Metrics)
+    watch: InboxWatch | None = None
+
+    @property
+    def handles_events(self) -> bool:
+        return self.role != "web"
 
 
 def build(
@@ -63,13 +89,18 @@ def build(
     channels: dict[str, Channel] | None = None,
     prompts: PromptBook | None = None,
     handle: EventHandler = handlers.handle,
+    role: Role = "all",
 ) -> App:
     """Wire database, engine, channels and dispatcher. Channels come from the settings
     unless given (the demo passes its console); events go to the features' router unless
     another handler is given (tests wrap it to make it fail)."""
     clock = clock or SystemClock()
     prompts = prompts or prompt_book(settings)
-    db = Database(create_engine(settings.database_url))
+    db = Database(create_engine(settings.database_url, name=f"furikaeri-{role}"))
+    # On PostgreSQL several processes may handle events (workers, or more than one `run`):
+    # each student's events are then serialized by an advisory lock. SQLite has one.
+    db.shared = db.is_postgres and role != "web"
+    metrics = Metrics()
     links: dict[str, str] = {}
     engine = Engine(
         db=db,
@@ -80,9 +111,15 @@ def build(
         links=links,
         screen=handlers.screen_before_consent,
         commands=handlers.COMMANDS,
+        metrics=metrics,
     )
+    engine.handles_events = role != "web"
     if channels is None:
         channels = _channels_from(settings, engine)
+    metrics.show_channels(channels)
+    engine.readers = {
+        name: cast(UpdateReader, ch) for name, ch in channels.items() if hasattr(ch, "read")
+    }
     if settings.telegram_bot_username:
         links["telegram"] = f"https://t.me/{settings.telegram_bot_username}?start={{code}}"
     dispatcher = OutboxDispatcher(db=db, channels=channels, clock=clock)
@@ -103,6 +140,8 @@ def build(
         translations=(
             TranslationWorker(db=db, translator=translator, clock=clock) if translator else None
         ),
+        role=role,
+        metrics=metrics,
     )
 
 
@@ -126,6 +165,7 @@ def _channels_from(settings: Settings, engine: Engine) -> dict[str, Channel]:
             webhook_secret=secret.get_secret_value() if secret else None,
             poll_timeout=settings.telegram_poll_timeout,
             request_timeout=settings.api_timeout,
+            messages_per_second=settings.telegram_messages_per_second,
         )
     if settings.line_channel_secret is not None and settings.line_channel_access_token is not None:
         from bot.channels.line import LineChannel  # lazy: line-bot-sdk loads only if configured
@@ -142,51 +182,102 @@ def _channels_from(settings: Settings, engine: Engine) -> dict[str, Channel]:
 
 
 async def start(app: App, *, migrate: bool = True, with_scheduler: bool = True) -> None:
-    """Migrate, start the channels, pick up what a crash left, start the clock ticks."""
+    """Migrate, start the channels, then (unless web-only) the handling of the inbox and the
+    clock ticks. With the scheduler, what waited while the process was down (events, due
+    messages) is handled in the background: `furikaeri run` already serves webhooks then.
+    Without it (tests), it is handled before this returns."""
     if migrate:
         await upgrade(app.db.engine)
     for channel in app.channels.values():
         if hasattr(channel, "start"):
-            await channel.start()
-    if "telegram" in app.channels:
+            await channel.start(receive=app.role != "worker")
+    if "telegram" in app.channels and app.role != "worker":
         await register_telegram_menus(app)
-    await app.engine.process_pending()
+    if not app.handles_events:
+        return
     if not with_scheduler:
+        await app.engine.process_pending()
         await app.dispatcher.tick()
         return
-    # What was left queued goes out from the dispatch tick, which runs at once: a long
-    # queue never holds up the start (nor, later, a stop).
+    listener = (
+        Listener(app.settings.database_url, lambda: _wake(app), name=f"furikaeri-{app.role}")
+        if app.db.is_postgres
+        else None
+    )
+    app.watch = InboxWatch(app.engine, listener, local=app.role == "all")
+    app.watch.start()
     app.jobs = _FinishingExecutor()
     app.scheduler = AsyncIOScheduler(timezone="UTC", executors={"default": app.jobs})
     register_jobs(app.scheduler, scheduled_jobs(app))
     app.scheduler.start()
 
 
+async def metrics_text(app: App) -> bytes:
+    """GET /metrics: the queue sizes as the database has them now, and this process's
+    counters (sends, failures, handling latency)."""
+    await app.metrics.refresh(app.db, app.engine.clock.now(), app.channels)
+    return app.metrics.render()
+
+
+def _wake(app: App) -> None:
+    if app.watch is not None:
+        app.watch.wake()
+
+
 def scheduled_jobs(app: App) -> list[Tick]:
     """The clock ticks: what runs, and how often. Each one reads its work from the database."""
     engine = app.engine
+    followups_running = asyncio.Lock()  # the full run and the quick start take turns
+
+    async def start_followups() -> None:
+        # In committed batches; each batch's messages go out while the next one is started.
+        batches = followups.InBatches(followups.start_due_page)
+        while not batches.finished:
+            await engine.run_job(batches, wait_for_sending=False)
+            if not batches.finished:
+                # Let the sender write between batches (SQLite has one writer at a time).
+                await asyncio.sleep(BATCH_PAUSE.total_seconds())
 
     async def run_followups() -> None:
         # Expire, then start, then remind: an expired run makes room for the next one.
-        # Each step is its own unit of work.
-        for job in (followups.expire_runs, followups.start_due_runs, followups.send_reminders):
-            await engine.run_job(job)
+        async with followups_running:
+            await engine.run_job(followups.expire_runs)
+            await start_followups()
+            reminders = followups.InBatches(followups.remind_page)
+            while not reminders.finished:
+                await engine.run_job(reminders, wait_for_sending=False)
+                await asyncio.sleep(BATCH_PAUSE.total_seconds())
+
+    async def start_due_followups() -> None:
+        # A cheap look every second, so a follow-up starts within about a second of its due
+        # time, whichever process (or `furikaeri session`) planned it.
+        if followups_running.locked():
+            return  # they are being started (or the full run is on)
+        async with app.db.uow() as uow:
+            if not await followups.any_due_to_start(engine.context(uow)):
+                return
+        async with followups_running:
+            await start_followups()
 
     async def push_digests() -> None:
         await engine.run_job(digest_push.push_digests)
+
+    async def dispatch() -> None:
+        app.dispatcher.send_soon()  # the background sender goes on while anything is due
 
     async def purge() -> None:
         await engine.run_job(retention.purge)
 
     return [
-        # Runs at once: what was left queued goes out in the background, so a long queue
-        # holds up neither the start nor a stop.
-        Tick("dispatch", timedelta(seconds=5), app.dispatcher.tick),
+        # At start too (after the web server is up, see bot/runner.py): what fell due while
+        # the process was down goes to the background sender, which goes on while anything is
+        # due; the tick finds retries and other processes' rows.
+        Tick("dispatch", timedelta(seconds=2), dispatch),
         Tick("followups", timedelta(seconds=60), run_followups),
+        Tick("followups_due", FOLLOWUP_LOOK, start_due_followups, at_start=False, instances=2),
         Tick("digest_push", timedelta(seconds=60), push_digests),
         Tick("retention", timedelta(hours=24), purge),
-        # Events the admin queued again (`furikaeri inbox retry`), or left by a failed task.
-        Tick("inbox", timedelta(seconds=60), engine.process_pending, at_start=False),
+        # The inbox is not a tick: InboxWatch (bot/engine/watch.py) handles it as it fills.
         # Answers waiting for a machine translation (only when FURIKAERI_TRANSLATOR is set).
         *(
             [Tick("translate", timedelta(seconds=15), app.translations.tick)]
@@ -196,24 +287,25 @@ def scheduled_jobs(app: App) -> list[Tick]:
     ]
 
 
-async def stop(app: App) -> None:
-    """Stop taking updates, finish the ones in flight, send for a few seconds more, close
-    everything. What is still queued then stays queued for the next start: a long queue
-    never holds the process (SIGTERM ends it within 10 s)."""
+async def stop(app: App, *, timeout: float = STOP_SECONDS) -> None:
+    """Stop taking updates, finish the events and sends in flight (for at most about
+    `timeout` seconds in all), close everything. What is still queued stays in the
+    database for the next start, or for another worker."""
+    share = timeout / 3
     for channel in app.channels.values():
         if hasattr(channel, "stop_receiving"):
             await channel.stop_receiving()
-    deadline = asyncio.get_running_loop().time() + STOP_SENDING_SECONDS
-    app.dispatcher.begin_stop()  # the running dispatch tick ends after its current round
+    if app.watch is not None:
+        await app.watch.stop()
+        app.watch = None
     if app.scheduler is not None:
-        app.scheduler.pause()  # no new ticks; the running ones finish
+        app.scheduler.pause()  # no new ticks; the running ones finish their round
+        await app.dispatcher.finish(share)
         if app.jobs is not None:
-            await app.jobs.finish()
+            await app.jobs.finish(share)
         app.scheduler.shutdown(wait=False)
         app.scheduler, app.jobs = None, None
-    await app.engine.drain()
-    app.dispatcher.resume()
-    await app.dispatcher.flush(max(0.5, deadline - asyncio.get_running_loop().time()))
+    await app.engine.stop_handling(share)
     for channel in app.channels.values():
         if hasattr(channel, "stop"):
             await channel.stop()

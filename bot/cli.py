@@ -8,12 +8,12 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
 
 from bot import doctor as checks
-from bot.bootstrap import build, prompt_book
+from bot.bootstrap import ROLES, Role, build, prompt_book
 from bot.config import Settings, settings_or_exit
 from bot.db.migrate import upgrade
 from bot.demo import AdminSteps, builtin_script, parse_script, read_line, run_demo
@@ -348,10 +348,31 @@ def inbox_retry(
     _out({"requeued": ids}, as_json, text)
 
 
+RoleOpt = Annotated[
+    str,
+    typer.Option(
+        "--role",
+        help="all: everything in this one process. On PostgreSQL a deployment can split it: "
+        "one `web` process (HTTP: webhooks into the inbox, /healthz, /metrics) and any "
+        "number of `worker` processes (handling, schedules, sending).",
+    ),
+]
+
+
 @app.command()
-def run() -> None:
+def run(role: RoleOpt = "all") -> None:
     """Serve the configured channels (Telegram, LINE) with webhooks and schedules."""
+    if role not in ROLES:
+        typer.echo(f"furikaeri: --role must be one of {', '.join(ROLES)}, not {role!r}", err=True)
+        raise typer.Exit(2)
     settings = _settings()
+    if role != "all" and not settings.database_url.startswith("postgresql"):
+        typer.echo(
+            f"furikaeri: --role {role} needs PostgreSQL (FURIKAERI_DATABASE_URL); "
+            "on SQLite one process does everything: furikaeri run",
+            err=True,
+        )
+        raise typer.Exit(2)
     if not (settings.telegram_enabled or settings.line_enabled):
         typer.echo(
             "furikaeri: no channel configured: set FURIKAERI_TELEGRAM_TOKEN, or "
@@ -361,7 +382,7 @@ def run() -> None:
         )
         raise typer.Exit(2)
     prompts = prompt_book(settings)
-    raise typer.Exit(asyncio.run(serve(settings, prompts=prompts)))
+    raise typer.Exit(asyncio.run(serve(settings, prompts=prompts, role=cast(Role, role))))
 
 
 @app.command()

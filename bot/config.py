@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     telegram_bot_username: str | None = None  # for t.me deep links in invites
     telegram_poll_timeout: float = Field(default=10.0, gt=0, le=60)  # long-poll seconds
+    # Messages per second for the whole bot, all processes together (Telegram allows ~30).
+    telegram_messages_per_second: float = Field(default=29.0, gt=0, le=1000)
 
     line_channel_secret: SecretStr | None = None
     line_channel_access_token: SecretStr | None = None

@@ -1,4 +1,5 @@
-"""`furikaeri run`: the channels, the web server and the clock ticks in one process."""
+"""`furikaeri run`: the web server, the channels, the handling and the clock ticks, in one
+process (`--role all`) or split into one web process and any number of workers."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from collections.abc import Iterator
 
 import uvicorn
 
-from bot.bootstrap import App, build, start, stop
+from bot.bootstrap import App, Role, build, metrics_text, start, stop
 from bot.config import Settings
+from bot.db.migrate import upgrade
 from bot.errors import EXIT_USAGE, explain
 from bot.logs import Redactor, secrets_of
 from bot.prompts import PromptBook
@@ -21,6 +23,7 @@ from bot.web import create_app
 log = logging.getLogger(__name__)
 
 STARTUP_FAILED = 1
+HTTP_GRACE = 2  # seconds uvicorn waits for requests in flight at a SIGTERM
 
 
 class _Server(uvicorn.Server):
@@ -31,16 +34,22 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def serve(settings: Settings, *, prompts: PromptBook | None = None) -> int:
-    """Run until SIGTERM or SIGINT; return the exit code (0 after a clean stop)."""
-    app = build(settings, prompts=prompts)
+async def serve(
+    settings: Settings, *, prompts: PromptBook | None = None, role: Role = "all"
+) -> int:
+    """Run until SIGTERM or SIGINT; return the exit code (0 after a clean stop).
+
+    The web server comes up first (right after the migrations), so webhooks are taken
+    while the channels start and the backlog of events and messages is worked off."""
+    app = build(settings, prompts=prompts, role=role)
     if not app.channels:
         await app.db.dispose()
         return 2
     web = create_app(
-        webhooks=app.channels,
+        webhooks=app.channels if role != "worker" else {},
         ping=app.db.ping,
         trusted_proxies=settings.trusted_proxy_networks,
+        metrics=lambda: metrics_text(app),
     )
     config = uvicorn.Config(
         web,
@@ -49,24 +58,39 @@ async def serve(settings: Settings, *, prompts: PromptBook | None = None) -> int
         log_level="warning",
         lifespan="off",
         access_log=False,
+        timeout_graceful_shutdown=HTTP_GRACE,
     )
     server = _Server(config)
     _on_signals(server)
     try:
-        await start(app)
+        await upgrade(app.db.engine)
     except Exception as exc:
         code = _startup_failed(app, exc)
-        with contextlib.suppress(Exception):  # already reported; close what did start
-            await stop(app)
+        await app.db.dispose()
         return code
-    warn_without_local_contact(app.engine.prompts)
-    log.info(
-        "furikaeri.started", extra={"channels": sorted(app.channels), "port": settings.http_port}
-    )
+    serving = asyncio.create_task(server.serve(), name="http")
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.01)
+    starting = asyncio.create_task(start(app, migrate=False), name="start")
     try:
-        await server.serve()
+        await asyncio.wait({serving, starting}, return_when=asyncio.FIRST_COMPLETED)
+        failure = starting.exception() if starting.done() else None
+        if isinstance(failure, Exception):
+            server.should_exit = True
+            await serving
+            return _startup_failed(app, failure)
+        warn_without_local_contact(app.engine.prompts)
+        log.info(
+            "furikaeri.started",
+            extra={"channels": sorted(app.channels), "port": settings.http_port, "role": role},
+        )
+        await serving
     finally:
-        await stop(app)
+        if not starting.done():
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await stop(app)
         log.info("furikaeri.stopped")
     return 0 if server.started else STARTUP_FAILED
 

@@ -17,6 +17,7 @@ from starlette.routing import Route
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1_000_000  # bytes; Telegram and LINE updates are far smaller
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PING_TIMEOUT = 5.0  # seconds; a database that does not answer by then is unhealthy
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -29,7 +30,8 @@ class Webhook(Protocol):
         ...
 
     async def handle_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
-        """Verify, store, and say what to answer (status, text)."""
+        """Verify, commit the update to the inbox as it came, and say what to answer
+        (status, text). Translation and handling happen later, in a worker."""
         ...
 
 
@@ -88,8 +90,10 @@ def create_app(
     max_body: int = MAX_BODY,
     limiter: SourceRateLimit | None = None,
     trusted_proxies: Sequence[Network] = (),
+    metrics: Callable[[], Awaitable[bytes]] | None = None,
 ) -> Starlette:
-    """The ASGI app: GET /healthz, POST /webhook/{channel} for each channel given.
+    """The ASGI app: GET /healthz, GET /metrics (when given: Prometheus' text format),
+    POST /webhook/{channel} for each channel given.
 
     Only requests that fail the platform's check are rate-limited (per source address), so
     junk sent from the address genuine updates also come from (a shared reverse proxy) can
@@ -133,9 +137,19 @@ def create_app(
         status, text = await hook.handle_webhook(request.headers, body)
         return PlainTextResponse(text, status_code=status)
 
-    return Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/webhook/{channel}", webhook, methods=["POST"]),
-        ]
-    )
+    async def metrics_page(request: Request) -> Response:
+        assert metrics is not None
+        try:
+            body = await asyncio.wait_for(metrics(), PING_TIMEOUT)
+        except Exception as exc:
+            log.warning("metrics.unavailable", extra={"error": type(exc).__name__})
+            return PlainTextResponse("database unavailable", status_code=503)
+        return Response(body, media_type=METRICS_CONTENT_TYPE)
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/webhook/{channel}", webhook, methods=["POST"]),
+    ]
+    if metrics is not None:
+        routes.append(Route("/metrics", metrics_page, methods=["GET"]))
+    return Starlette(routes=routes)

@@ -313,7 +313,8 @@ async def inbox_status(engine: Engine) -> dict[str, Any]:
             {
                 "id": row.id,
                 "channel": row.channel,
-                "kind": row.payload["kind"] if row.payload is not None else None,
+                # A pending update is stored as the platform sent it: no kind yet.
+                "kind": row.payload.get("kind") if row.payload is not None else None,
                 "status": row.status,
                 "age_seconds": int((now - row.received_at).total_seconds()),
                 "attempts": row.attempts,

@@ -7,6 +7,8 @@ PostgreSQL, never start or remind the same question twice.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from bot.db.models import CounselingSession, Run, Student
 from bot.db.states import RunState
 from bot.engine.context import Context
@@ -17,6 +19,11 @@ from handlers import reflection
 
 JOB_LOCK = "job:followups"  # the follow-up jobs of several processes take turns
 PAGE = 100
+BATCH = 50  # students per unit of work when the scheduler starts or reminds (see InBatches)
+
+# One page of a scheduled job: (ctx, after this run id, at most this many) -> the replies,
+# and the last run id looked at (None when the page was the last one).
+Page = Callable[[Context, int, int], Awaitable[tuple[list[Reply], int | None]]]
 
 
 async def plan_after_session(
@@ -80,52 +87,92 @@ async def resume_for(ctx: Context, student: Student) -> list[Reply]:
     return await start_due_for(ctx, student)
 
 
+class InBatches:
+    """A scheduled job run as several units of work of `size` runs each (the engine commits
+    each one and sends its messages while the next is prepared): no transaction holds the
+    database for long, however many students are due at once. Run it until `finished`."""
+
+    def __init__(self, page: Page, size: int = BATCH) -> None:
+        self.page, self.size = page, size
+        self.after_id = 0
+        self.finished = False
+
+    async def __call__(self, ctx: Context) -> list[Reply]:
+        replies, last = await self.page(ctx, self.after_id, self.size)
+        if last is None:
+            self.finished = True
+        else:
+            self.after_id = last
+        return replies
+
+
+async def _all_pages(ctx: Context, page: Page) -> list[Reply]:
+    replies: list[Reply] = []
+    after_id: int | None = 0
+    while after_id is not None:
+        more, after_id = await page(ctx, after_id, PAGE)
+        replies.extend(more)
+    return replies
+
+
 async def start_due_runs(ctx: Context) -> list[Reply]:
     """Scheduled job: start follow-ups whose time has come, inside the student's window;
-    outside it, a run waits for the window to open."""
+    outside it, a run waits for the window to open. All in one unit of work (the scheduler
+    runs `start_due_page` in batches instead)."""
+    return await _all_pages(ctx, start_due_page)
+
+
+async def start_due_page(ctx: Context, after_id: int, limit: int) -> tuple[list[Reply], int | None]:
+    """Start the due runs after `after_id`, at most `limit` of them (see start_due_runs)."""
     await ctx.uow.lock(JOB_LOCK)
+    runs = await ctx.uow.runs.due_to_start(ctx.now, after_id=after_id, limit=limit)
+    await ctx.uow.students.many({run.student_id for run in runs})
     replies: list[Reply] = []
     seen: set[int] = set()
-    after_id = 0
-    while runs := await ctx.uow.runs.due_to_start(ctx.now, after_id=after_id, limit=PAGE):
-        after_id = runs[-1].id
-        for run in runs:
-            if run.student_id in seen:
-                continue
-            seen.add(run.student_id)
-            student = await ctx.uow.students.get(run.student_id)
-            if student is None:
-                continue
-            window = ctx.prompts.schedule.send_window
-            if window is not None and not in_send_window(ctx, student):
-                run.due_at = next_window_start(ctx.now, student.timezone, window)
-                continue
-            replies.extend(await start_due_for(ctx, student, immediate=False))
-    return replies
+    for run in runs:
+        if run.student_id in seen:
+            continue
+        seen.add(run.student_id)
+        student = await ctx.uow.students.get(run.student_id)
+        if student is None:
+            continue
+        window = ctx.prompts.schedule.send_window
+        if window is not None and not in_send_window(ctx, student):
+            run.due_at = next_window_start(ctx.now, student.timezone, window)
+            continue
+        replies.extend(await start_due_for(ctx, student, immediate=False))
+    return replies, (runs[-1].id if len(runs) == limit else None)
+
+
+async def any_due_to_start(ctx: Context) -> bool:
+    """Whether a run waits to be started now (a cheap look, every second or so)."""
+    return bool(await ctx.uow.runs.due_to_start(ctx.now, limit=1))
 
 
 async def send_reminders(ctx: Context) -> list[Reply]:
-    """Scheduled job: one gentle reminder for a question left unanswered, inside the window."""
+    """Scheduled job: one gentle reminder for a question left unanswered, inside the window.
+    All in one unit of work (the scheduler runs `remind_page` in batches instead)."""
+    return await _all_pages(ctx, remind_page)
+
+
+async def remind_page(ctx: Context, after_id: int, limit: int) -> tuple[list[Reply], int | None]:
+    """Remind about the runs after `after_id`, at most `limit` of them (see send_reminders)."""
     after = ctx.prompts.schedule.reminder_after
     if after is None:
-        return []
+        return [], None
     await ctx.uow.lock(JOB_LOCK)
     cutoff = ctx.now - after
     replies: list[Reply] = []
-    after_id = 0
-    while runs := await ctx.uow.runs.needing_reminder(
-        cutoff, now=ctx.now, after_id=after_id, limit=PAGE
-    ):
-        after_id = runs[-1].id
-        for run in runs:
-            student = await ctx.uow.students.get(run.student_id)
-            if student is None or not in_send_window(ctx, student):
-                continue
-            if await ctx.uow.runs.mark_reminded(
-                run.id, step=run.step, asked_before=cutoff, now=ctx.now
-            ):
-                replies.extend(await reflection.ask(ctx, run, student, reminder=True))
-    return replies
+    runs = await ctx.uow.runs.needing_reminder(cutoff, now=ctx.now, after_id=after_id, limit=limit)
+    for run in runs:
+        student = await ctx.uow.students.get(run.student_id)
+        if student is None or not in_send_window(ctx, student):
+            continue
+        if await ctx.uow.runs.mark_reminded(
+            run.id, step=run.step, asked_before=cutoff, now=ctx.now
+        ):
+            replies.extend(await reflection.ask(ctx, run, student, reminder=True))
+    return replies, (runs[-1].id if len(runs) == limit else None)
 
 
 async def expire_runs(ctx: Context) -> list[Reply]:

@@ -35,12 +35,13 @@ async def all_rows(db: Database) -> dict[str, list[dict[str, Any]]]:
     return tables
 
 
-MESSAGING = ("inbox", "outbox", "outbox_concerns")
+MESSAGING = ("inbox", "outbox", "outbox_concerns", "send_budget")
 
 
 async def kept_about_people(db: Database) -> dict[str, list[dict[str, Any]]]:
-    """Every table but the inbox and outbox (with whom each message concerns): what the bot
-    keeps about people, as opposed to the events it took in and the replies it queued."""
+    """Every table but the inbox and outbox (with whom each message concerns, and the send
+    rate they share): what the bot keeps about people, as opposed to the events it took in
+    and the replies it queued."""
     return {name: rows for name, rows in (await all_rows(db)).items() if name not in MESSAGING}
 
 

@@ -13,8 +13,10 @@ class Limits:
     """The send rates the dispatcher paces each channel to (data, not surprises). Text,
     button and payload sizes are the renderers' business (telegram_send, line_render)."""
 
-    messages_per_second: float  # overall send rate
+    messages_per_second: float  # overall send rate (shared by every process)
     per_chat_interval: float  # seconds between two sends to one chat
+    chat_burst: int = 1  # sends one chat may get back to back before the interval applies
+    free_replies: bool = False  # replies to an event cost nothing and have no quota (LINE)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,11 +30,17 @@ class Delivery:
 
 
 class RetryLater(Exception):
-    """A temporary failure (429, 5xx, timeout): try again after `after` seconds."""
+    """A temporary failure (429, 5xx, timeout): try again after `after` seconds.
 
-    def __init__(self, reason: str, after: float | None = None) -> None:
+    `throttled` says what a 429 was about: "chat" (too much to one chat: only that chat
+    waits) or "channel" (too much overall: every process slows down)."""
+
+    def __init__(
+        self, reason: str, after: float | None = None, *, throttled: str | None = None
+    ) -> None:
         super().__init__(reason)
         self.after = after
+        self.throttled = throttled
 
 
 class Unreachable(Exception):

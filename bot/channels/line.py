@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+import aiohttp.helpers
+import yarl
 from linebot.v3 import SignatureValidator
 from linebot.v3.messaging import (
     ApiException,
@@ -22,7 +24,7 @@ from linebot.v3.messaging import (
 )
 
 from bot.channels.base import Delivery, Limits, Rejected, RetryLater, Unreachable
-from bot.channels.line_events import PROFILE_KINDS, translate
+from bot.channels.line_events import PROFILE_KINDS, inbox_entry, translate
 from bot.channels.line_render import batches, render, retry_key
 from bot.channels.webhook_json import NotAnUpdate, parse_body
 from bot.engine.events import Inbound, Kind
@@ -31,8 +33,9 @@ from bot.engine.ports import EventSink
 log = logging.getLogger(__name__)
 
 INVALID_REPLY_TOKEN = "Invalid reply token"
-PROFILE_TIMEOUT = 3.0  # seconds; the webhook is waiting
+PROFILE_TIMEOUT = 3.0  # seconds; the student's answer is waiting
 TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
+CONNECTIONS = 64  # parallel requests to the Messaging API (the SDK's default: 5 per CPU)
 
 
 class _Lru:
@@ -74,8 +77,9 @@ class LineChannel:
         request_timeout: float = 10.0,
     ) -> None:
         self.limits = Limits(
-            messages_per_second=messages_per_second,
+            messages_per_second=messages_per_second,  # pushes only: replies are free
             per_chat_interval=0.0,
+            free_replies=True,
         )
         self._validator = SignatureValidator(channel_secret)
         self._access_token = access_token
@@ -87,12 +91,18 @@ class LineChannel:
         self._languages = _Lru(10_000)  # user id -> profile language ("" when unknown)
         self._replied = _Lru(10_000)  # idempotency keys whose first batch went as a reply
 
-    async def start(self) -> None:
-        """Open the HTTP client (inside the running event loop)."""
+    async def start(self, *, receive: bool = True) -> None:
+        """Open the HTTP client (inside the running event loop). LINE posts its webhooks
+        to the URL set in its console: nothing to register, whatever `receive` says."""
         if self._client is not None:
             return
+        # The proxy settings are read from the environment once, here: the SDK's own
+        # session would read them again on every call (aiohttp's trust_env).
         config = Configuration(host=self._api_url, access_token=self._access_token)
+        config.proxy, config.proxy_headers = _env_proxy(self._api_url)
+        config.connection_pool_maxsize = CONNECTIONS
         self._client = AsyncApiClient(config)
+        _without_env_reads(self._client)
         self._api = AsyncMessagingApi(self._client)
 
     async def stop(self) -> None:
@@ -113,7 +123,8 @@ class LineChannel:
             return False
 
     async def handle_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
-        """Verify the signature, then hand every event to the sink, in order."""
+        """Verify the signature, then commit every event, as LINE sent it, to the inbox
+        (translated and handled later, by a worker)."""
         if not _header(headers, "x-line-signature"):
             log.warning("LINE webhook without X-Line-Signature refused")
             return 400, "missing signature"
@@ -121,25 +132,29 @@ class LineChannel:
             log.warning("LINE webhook with a bad signature refused")
             return 400, "invalid signature"
         try:
-            payload = parse_body(body)
+            # A shared location's address and coordinates are not stored.
+            payload = parse_body(body, without_personal_fields=True)
         except NotAnUpdate:
             return 400, "malformed JSON, or nested too deep"
         events = payload.get("events") if isinstance(payload, dict) else None
         if not isinstance(events, list):
             return 400, "no events"
-        for raw in events:
-            event = translate(raw)
-            if event is None:
-                continue
-            event = await self._with_locale(event)
-            try:
-                fresh = await self._sink.receive(event)
-            except Exception:
-                log.exception("LINE event %s not received; LINE may redeliver", event.event_id)
-                return 500, "not received"
-            if not fresh:
-                log.info("LINE event %s already received", event.event_id)
+        entries = [entry for entry in map(inbox_entry, events) if entry is not None]
+        if not entries:
+            return 200, "ok"  # e.g. the console's "Verify" button: no events
+        try:
+            await self._sink.accept(entries)
+        except Exception as exc:
+            log.error("LINE events not received (%s); LINE may redeliver", type(exc).__name__)
+            return 500, "not received"
         return 200, "ok"
+
+    async def read(self, body: dict[str, Any]) -> Inbound | None:
+        """The neutral event of a stored webhook event, with the sender's profile language."""
+        event = translate(body)
+        if event is None:
+            return None
+        return await self._with_locale(event)
 
     async def _with_locale(self, event: Inbound) -> Inbound:
         if event.kind == Kind.FOLLOW or (
@@ -237,12 +252,31 @@ class LineChannel:
             log.warning("could not leave a LINE group or room (%s)", type(exc).__name__)
 
 
+def _env_proxy(url: str) -> tuple[str | None, dict[str, str] | None]:
+    """The HTTPS proxy the environment names for this URL (HTTPS_PROXY, NO_PROXY), if any."""
+    try:
+        proxy, auth = aiohttp.helpers.get_env_proxy_for_url(yarl.URL(url))
+    except LookupError:
+        return None, None
+    headers = {"Proxy-Authorization": auth.encode()} if auth is not None else None
+    return str(proxy), headers
+
+
+def _without_env_reads(client: AsyncApiClient) -> None:
+    """Swap the SDK's aiohttp session (trust_env=True, not configurable) for one that does
+    not look at the environment on each request, keeping the SDK's connector (pool, TLS)."""
+    rest = client.rest_client
+    connector = rest.pool_manager.connector
+    rest.pool_manager.detach()  # the old session lets go of the connector, unclosed
+    rest.pool_manager = aiohttp.ClientSession(connector=connector, trust_env=False)
+
+
 def _verdict(action: str, exc: ApiException) -> Exception:
     """The channel error for a Messaging API error answer."""
     status = int(exc.status or 0)
     reason = f"LINE {action}: {status} {_error_message(exc)}".rstrip()
     if status == 429:
-        return RetryLater(reason, after=_retry_after(exc))
+        return RetryLater(reason, after=_retry_after(exc), throttled="channel")
     if status >= 500 or status in (0, 408):
         return RetryLater(reason)
     if status == 401:  # a bad or expired access token: fix the config, keep the messages

@@ -11,7 +11,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.engine.events import Inbound, Kind, typed
+from bot.engine.events import Inbound, Kind, RawEvent, typed
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,20 @@ CHANNEL = "line"
 
 # Kinds that may carry the user's language from the LINE profile.
 PROFILE_KINDS = frozenset({Kind.FOLLOW, Kind.TEXT, Kind.COMMAND, Kind.CHOICE, Kind.MEDIA})
+
+
+def inbox_entry(raw: Any) -> RawEvent | None:
+    """A webhook event as the inbox keeps it, keyed by its webhookEventId and ordered by who
+    sent it (the user; in a group or room without a user, the group), or None when it names
+    neither (translate() would ignore it too). Cheap: no translation here."""
+    if not isinstance(raw, dict):
+        return None
+    event_id = _str(raw.get("webhookEventId"))
+    source = _dict(raw.get("source"))
+    who = _str(source.get("userId")) or _str(source.get("groupId")) or _str(source.get("roomId"))
+    if not event_id or not who:
+        return None
+    return RawEvent(channel=CHANNEL, event_id=event_id, sender=f"{CHANNEL}:{who}", body=raw)
 
 
 def translate(raw: Any) -> Inbound | None:

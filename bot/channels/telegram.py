@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import hmac
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import (
     Bot,
@@ -22,17 +25,18 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.base import Delivery, Limits, Rejected, RetryLater
 from bot.channels.telegram_errors import RedactToken, verdict
-from bot.channels.telegram_polling import Poller, UpdatesRequest, readable_or_blank
+from bot.channels.telegram_polling import Poller, UpdatesRequest
 from bot.channels.telegram_send import plan
 from bot.channels.telegram_translate import (
     ALLOWED_UPDATES,
     SPENT_CHOICE,
+    inbox_entry,
     keeps_keyboard,
     pressed_label,
     to_inbound,
 )
-from bot.channels.webhook_json import NotAnUpdate, parse_body
-from bot.engine.events import Kind
+from bot.channels.webhook_json import NotAnUpdate, parse_body, without_personal_fields
+from bot.engine.events import Inbound, Kind
 from bot.engine.ports import EventSink
 
 logger = logging.getLogger(__name__)
@@ -56,8 +60,9 @@ class TelegramChannel:
 
     name = "telegram"
     limits = Limits(
-        messages_per_second=25.0,
+        messages_per_second=29.0,
         per_chat_interval=1.0,
+        chat_burst=3,  # a short exchange ("thanks" and the next question) goes at once
     )
 
     def __init__(
@@ -70,9 +75,12 @@ class TelegramChannel:
         webhook_secret: str | None = None,
         poll_timeout: float = 10.0,
         request_timeout: float = 10.0,
+        messages_per_second: float | None = None,
     ) -> None:
         if webhook_url and not webhook_secret:
             raise ValueError("a Telegram webhook needs a secret token")
+        if messages_per_second is not None:
+            self.limits = dataclasses.replace(self.limits, messages_per_second=messages_per_second)
         self._token = token
         self._sink = sink
         self._api_url = api_url
@@ -92,8 +100,9 @@ class TelegramChannel:
             raise RuntimeError("TelegramChannel.start() has not run")
         return self._bot
 
-    async def start(self) -> None:
-        """Connect to the Bot API, then either register the webhook or start polling."""
+    async def start(self, *, receive: bool = True) -> None:
+        """Connect to the Bot API, then (unless only sending: a worker process) either
+        register the webhook or start polling."""
         self._redact.install()
         bot = Bot(
             self._token,
@@ -104,6 +113,8 @@ class TelegramChannel:
         )
         await bot.initialize()
         self._bot = bot
+        if not receive:
+            return
         if self._webhook_url:
             await bot.set_webhook(
                 self._webhook_url,
@@ -113,7 +124,7 @@ class TelegramChannel:
             logger.info("telegram: webhook registered")
             return
         await bot.delete_webhook()
-        self._poller = Poller(bot=bot, handle=self._process, poll_timeout=self._poll_timeout)
+        self._poller = Poller(bot=bot, handle=self._polled, poll_timeout=self._poll_timeout)
         self._poller.start()
         logger.info("telegram: polling started")
 
@@ -138,34 +149,53 @@ class TelegramChannel:
         return bool(given and expected and hmac.compare_digest(given.encode(), expected.encode()))
 
     async def handle_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
-        """Check the secret, store the update through the sink, and say what to answer."""
+        """Check the secret, commit the update as Telegram sent it to the inbox (a worker
+        translates and handles it), and say what to answer."""
         if not self.authentic(headers, body):
             logger.warning("telegram: webhook call with a missing or wrong secret token")
             return 403, "forbidden"
         try:
-            raw = parse_body(body)
+            raw = parse_body(body, without_personal_fields=True)
         except NotAnUpdate:
             return 400, "body is not JSON, or is nested too deep"
         if not isinstance(raw, dict):
             return 400, "body is not a JSON object"
-        if self._bot is None:
-            return 503, "not started"
         if not isinstance(raw.get("update_id"), int):
             return 400, "body is not an update"
+        entry = inbox_entry(raw)
+        if entry is None:
+            return 200, "ok"  # a kind of update the bot does not use: acknowledged, dropped
         try:
-            update = Update.de_json(readable_or_blank(raw), self._bot)
-        except Exception:
-            logger.warning("telegram: webhook body is not an update")
-            return 400, "body is not an update"
-        try:
-            await self._process(update)
+            await self._sink.accept([entry])
         except Exception as exc:
             logger.error(
-                "telegram: update %s was not stored (%s)", update.update_id, type(exc).__name__
+                "telegram: update %s was not stored (%s)", raw["update_id"], type(exc).__name__
             )
             logger.debug("telegram: sink failure", exc_info=True)
             return 500, "not stored"
         return 200, "ok"
+
+    async def read(self, body: dict[str, Any]) -> Inbound | None:
+        """The neutral event of a stored update; a pressed button is answered (Telegram
+        shows a spinner until then) and its keyboard replaced by the choice."""
+        try:
+            update = Update.de_json(body, self._bot)
+        except Exception as exc:
+            update_id, error = body.get("update_id"), type(exc).__name__
+            logger.error("telegram: update %s is unreadable (%s); skipped", update_id, error)
+            return None
+        try:
+            event = to_inbound(update)
+        except Exception:
+            logger.exception("telegram: update %s could not be translated", update.update_id)
+            event = None
+        query = update.callback_query
+        if query is not None:
+            cosmetics = [self._cosmetic("answer", query.answer)]
+            if event is not None and event.kind is Kind.CHOICE and not keeps_keyboard(query):
+                cosmetics.append(self._mark_choice(query))
+            await asyncio.gather(*cosmetics)
+        return event
 
     async def send(self, delivery: Delivery) -> None:
         """Send every message of the delivery in order; raise RetryLater/Unreachable/Rejected."""
@@ -200,21 +230,11 @@ class TelegramChannel:
 
     # -- inbound ---------------------------------------------------------------------------
 
-    async def _process(self, update: Update) -> None:
-        """Hand one update to the sink; answer and mark a pressed button around it."""
-        try:
-            event = to_inbound(update)
-        except Exception:
-            logger.exception("telegram: update %s could not be translated", update.update_id)
-            event = None
-        query = update.callback_query
-        if query is not None:
-            await self._cosmetic("answer", query.answer)
-        if event is None:
-            return
-        await self._sink.receive(event)
-        if query is not None and event.kind is Kind.CHOICE and not keeps_keyboard(query):
-            await self._mark_choice(query)
+    async def _polled(self, update: Update) -> None:
+        """Commit one polled update to the inbox (the poller moves on only after this)."""
+        entry = inbox_entry(without_personal_fields(update.to_dict()))
+        if entry is not None:
+            await self._sink.accept([entry])
 
     async def _mark_choice(self, query: CallbackQuery) -> None:
         """Replace the keyboard with one inert button that shows what was chosen."""

@@ -38,7 +38,7 @@ def verdict(exc: TelegramError) -> Exception | None:
     """Translate a Bot API error into RetryLater, Unreachable or Rejected; None is success."""
     message = exc.message.lower()
     if isinstance(exc, RetryAfter):
-        return RetryLater("telegram flood control", after=delay_of(exc))
+        return RetryLater("telegram flood control", after=delay_of(exc), throttled="chat")
     if isinstance(exc, Forbidden):
         return Unreachable(f"telegram: {exc.message}")
     if isinstance(exc, BadRequest):

@@ -7,7 +7,7 @@ from typing import Any
 from telegram import CallbackQuery, ChatMemberUpdated, Message, Update, User
 from telegram.constants import ChatMemberStatus, ChatType
 
-from bot.engine.events import Inbound, Kind, typed
+from bot.engine.events import Inbound, Kind, RawEvent, typed
 
 CHANNEL = "telegram"
 # The press on an already-answered keyboard ("✓ label") carries this data; it means nothing.
@@ -36,6 +36,33 @@ MEDIA_TYPES = (
 _GROUP_CHATS = frozenset({ChatType.GROUP, ChatType.SUPERGROUP, ChatType.CHANNEL})
 _GONE = frozenset({ChatMemberStatus.BANNED, ChatMemberStatus.LEFT})
 _PRESENT = frozenset({ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR})
+
+
+# The parts of an update to_inbound() reads, in the order it looks at them.
+_PARTS = ("callback_query", "my_chat_member", "message", "channel_post", "edited_message")
+
+
+def inbox_entry(raw: dict[str, Any]) -> RawEvent | None:
+    """An update (JSON, with an integer update_id) as the inbox keeps it, keyed by update_id
+    and ordered by who sent it (the sender, or the chat when no sender is named), or None
+    for an update of a kind to_inbound() ignores. Cheap: the JSON is not parsed into PTB."""
+    for name in _PARTS:
+        part = raw.get(name)
+        if not isinstance(part, dict):
+            continue
+        user = part.get("from")
+        chat = part.get("chat")
+        if not isinstance(chat, dict) and isinstance(part.get("message"), dict):
+            chat = part["message"].get("chat")
+        who = user.get("id") if isinstance(user, dict) else None
+        if who is None and isinstance(chat, dict):
+            who = chat.get("id")
+        if who is None:
+            return None
+        return RawEvent(
+            channel=CHANNEL, event_id=str(raw["update_id"]), sender=f"{CHANNEL}:{who}", body=raw
+        )
+    return None
 
 
 def to_inbound(update: Update) -> Inbound | None:

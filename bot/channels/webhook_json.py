@@ -1,4 +1,5 @@
-"""Parse a webhook body: JSON, and no deeper than any real update is."""
+"""Parse a webhook body: JSON, no deeper than any real update is, and (for storing it)
+without the fields that name or locate a person."""
 
 from __future__ import annotations
 
@@ -9,31 +10,59 @@ from typing import Any
 # update); anything far deeper is not an update and would only cost stack and time.
 MAX_DEPTH = 32
 
+# Fields of a platform update that name or locate a person and that no translation reads:
+# blanked before the update is stored (the types stay, so the SDKs still parse it).
+PERSONAL_FIELDS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "username",
+        "phone_number",
+        "vcard",
+        "email",
+        "address",
+        "latitude",
+        "longitude",
+    }
+)
+
 
 class NotAnUpdate(ValueError):
     """The body is not JSON, or is nested deeper than MAX_DEPTH."""
 
 
-def parse_body(body: bytes | str) -> Any:
-    """The JSON value of a webhook body; NotAnUpdate for anything else (never RecursionError)."""
+def parse_body(body: bytes | str, *, without_personal_fields: bool = False) -> Any:
+    """The JSON value of a webhook body; NotAnUpdate for anything else (never RecursionError).
+    With `without_personal_fields`, PERSONAL_FIELDS are blanked ("" or 0) on the way."""
     try:
         value = json.loads(body)
     except RecursionError:  # the parser recursed past Python's limit: nested far too deep
         raise NotAnUpdate("nested too deep") from None
     except (UnicodeDecodeError, ValueError):
         raise NotAnUpdate("not JSON") from None
-    if _depth(value) > MAX_DEPTH:
+    if _walk(value, blank=without_personal_fields) > MAX_DEPTH:
         raise NotAnUpdate("nested too deep")
     return value
 
 
-def _depth(value: Any) -> int:
-    """How deeply lists and objects nest in a parsed JSON value (without recursion)."""
+def without_personal_fields(value: Any) -> Any:
+    """The parsed update with PERSONAL_FIELDS blanked, in place (nested messages too)."""
+    _walk(value, blank=True)
+    return value
+
+
+def _walk(value: Any, *, blank: bool) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (without recursion), and
+    blank the personal fields on the way when asked. One pass: it runs on every webhook."""
     deepest = 0
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict):
+            if blank:
+                for key in PERSONAL_FIELDS.intersection(item):
+                    if not isinstance(item[key], dict | list):
+                        item[key] = "" if isinstance(item[key], str) else 0
             children: Any = item.values()
         elif isinstance(item, list):
             children = item
@@ -41,5 +70,5 @@ def _depth(value: Any) -> int:
             continue
         deepest = max(deepest, depth)
         if depth <= MAX_DEPTH:
-            stack.extend((child, depth + 1) for child in children)
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return deepest

@@ -6,10 +6,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.models import Base
 from bot.paths import data_dir
+
+MIGRATION_LOCK = 0x66726B6D  # "frkm": the advisory lock key of a running migration
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -29,6 +32,10 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Processes started together (one web, several workers) migrate one at a time;
+            # the later ones find the schema at head and change nothing.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await conn.run_sync(_run)
 
 

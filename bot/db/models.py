@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     ColumnElement,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -252,7 +253,14 @@ class OutboxMessage(Base):
     """A message to send, written with the change that caused it; sent after commit."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_due_at", "status", "due_at"),
+        # A claim asks, for each candidate, whether an older row of its chat still waits and
+        # (Telegram) how many went to that chat just now: both are lookups by chat.
+        Index(
+            "ix_outbox_channel_chat_id_status_sent_at", "channel", "chat_id", "status", "sent_at"
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(96), unique=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -287,6 +295,18 @@ class OutboxConcern(Base):
     student_id: Mapped[int] = mapped_column(
         ForeignKey("students.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class SendBudget(Base):
+    """A channel's send rate, shared by every process: the next free slot (no personal data).
+
+    Each sender books slots here before it sends, so processes together stay under the
+    platform's limit (one atomic UPDATE per booking; see bot/db/repo_budget.py)."""
+
+    __tablename__ = "send_budget"
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # Unix time (wall clock, seconds) at which the next message may go; in the past when idle.
+    next_at: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class CodeAttempt(Base):

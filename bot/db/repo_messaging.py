@@ -3,16 +3,93 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, case, delete, exists, func, insert, literal, or_, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.db.models import ConversationState, InboxEvent, OutboxConcern, OutboxMessage, Student
 from bot.db.states import InboxState, OutboxState
+
+# The PostgreSQL notification channel new inbox rows are announced on (by a trigger).
+NOTIFY_CHANNEL = "furikaeri_inbox"
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """What one attempt needs of a claimed outbox row (plain data, read as it was claimed)."""
+
+    id: int
+    channel: str
+    chat_id: str
+    student_id: int | None
+    attempts: int  # counting this one
+    idempotency_key: str
+    payload: dict[str, Any] | None
+    reply_token: str = ""  # only while fresh, and only on the attempt that claimed it
+
+
+_CLAIMED_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.channel,
+    OutboxMessage.chat_id,
+    OutboxMessage.student_id,
+    OutboxMessage.attempts,
+    OutboxMessage.idempotency_key,
+    OutboxMessage.payload,
+    OutboxMessage.due_at,
+)
+
+
+@dataclass(frozen=True)
+class ChatPacing:
+    """At most `burst` messages to one chat in any `burst * interval` (Telegram: about one a
+    second per chat), counted from the database, so every process sees the others' sends."""
+
+    now: datetime
+    interval: timedelta
+    burst: int
+
+    def allows(self) -> ColumnElement[bool]:
+        sent = aliased(OutboxMessage)
+        recent = (
+            select(func.count(sent.id))
+            .where(
+                sent.channel == OutboxMessage.channel,
+                sent.chat_id == OutboxMessage.chat_id,
+                sent.status == "sent",
+                sent.sent_at > self.now - self.interval * self.burst,
+            )
+            .scalar_subquery()
+        )
+        return recent < self.burst
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        OutboxMessage.status == "pending",
+        OutboxMessage.due_at <= now,
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+    )
 
 
 def handled_sender(channel: str) -> str:
@@ -20,24 +97,102 @@ def handled_sender(channel: str) -> str:
     return f"{channel}:handled"
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """An event for the inbox: its key, whose it is, and what to keep until it is handled."""
+
+    channel: str
+    event_id: str
+    sender: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """What handling needs of a pending inbox row (read with a Core statement)."""
+
+    id: int
+    channel: str
+    sender: str
+    payload: dict[str, Any] | None
+    received_at: datetime
+
+
+_PENDING_COLUMNS = (
+    InboxEvent.id,
+    InboxEvent.channel,
+    InboxEvent.sender,
+    InboxEvent.payload,
+    InboxEvent.received_at,
+)
+
+
+_TABLE = cast(Table, InboxEvent.__table__)
+# Built once: the intake runs them for every batch of webhooks.
+_ADD = {
+    name: insert_(_TABLE)
+    .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+    .returning(_TABLE.c.channel, _TABLE.c.event_id)
+    for name, insert_ in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
+class InboxIntake:
+    """The inbox's hot path, on a bare connection (no session, no ORM) in autocommit: the
+    web side's group commit runs one statement per batch of webhooks, which is its own
+    transaction. On PostgreSQL a trigger (migration 0008) announces the new rows on
+    NOTIFY_CHANNEL with that commit."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.c = connection
+
+    async def add_many(self, events: Sequence[NewEvent], *, now: datetime) -> set[tuple[str, str]]:
+        """Insert the events in one statement, in order, skipping keys already there (also
+        a key twice in `events`: the first one counts). Returns the keys inserted."""
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for event in events:
+            rows.setdefault(
+                (event.channel, event.event_id),
+                {
+                    "channel": event.channel,
+                    "event_id": event.event_id,
+                    "sender": event.sender,
+                    "payload": event.payload,
+                    "status": "pending",
+                    "received_at": now,
+                    "attempts": 0,
+                    "last_error": "",
+                },
+            )
+        if not rows:
+            return set()
+        # Many parameter sets become one multi-row INSERT, compiled once (SQLAlchemy's
+        # "insertmanyvalues").
+        statement = _ADD[self.c.dialect.name]
+        result = await self.c.execute(statement, list(rows.values()))
+        return {(channel, event_id) for channel, event_id in result.all()}
+
+
 class Inbox:
+    """The inbox, in Core statements: it is on every event's path."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
     async def add(
         self, *, channel: str, event_id: str, sender: str, payload: dict[str, Any], now: datetime
     ) -> int | None:
-        """Insert the event; None when (channel, event_id) is already there."""
-        row = InboxEvent(
-            channel=channel, event_id=event_id, sender=sender, payload=payload, received_at=now
-        )
-        try:
-            async with self.s.begin_nested():
-                self.s.add(row)
-                await self.s.flush()
-        except IntegrityError:
+        """Insert the event; its id, or None when (channel, event_id) is already there."""
+        if not await self.add_many([NewEvent(channel, event_id, sender, payload)], now=now):
             return None
-        return row.id
+        query = select(InboxEvent.id).where(
+            InboxEvent.channel == channel, InboxEvent.event_id == event_id
+        )
+        return await self.s.scalar(query)
+
+    async def add_many(self, events: Sequence[NewEvent], *, now: datetime) -> set[tuple[str, str]]:
+        """Insert the events in one statement (see InboxIntake.add_many)."""
+        return await InboxIntake(await self.s.connection()).add_many(events, now=now)
 
     async def pending_senders(self, limit: int = 1000) -> list[str]:
         query = (
@@ -49,44 +204,68 @@ class Inbox:
         )
         return list((await self.s.scalars(query)).all())
 
-    async def has_pending(self, sender: str) -> bool:
-        """Whether the sender has events not handled yet."""
-        query = select(InboxEvent.id).where(
-            InboxEvent.sender == sender, InboxEvent.status == InboxState.PENDING
-        )
-        return await self.s.scalar(query.limit(1)) is not None
-
-    async def next_pending(self, sender: str) -> InboxEvent | None:
+    async def pending_of(self, sender: str, limit: int = 50) -> list[PendingEvent]:
+        """The sender's pending events, oldest first."""
         query = (
-            select(InboxEvent)
+            select(*_PENDING_COLUMNS)
             .where(InboxEvent.sender == sender, InboxEvent.status == InboxState.PENDING)
             .order_by(InboxEvent.id)
-            .limit(1)
+            .limit(limit)
         )
-        return await self.s.scalar(query)
+        return [PendingEvent(*row) for row in (await self.s.execute(query)).all()]
 
-    async def finish(self, event: InboxEvent, *, now: datetime) -> None:
+    async def next_pending(self, sender: str) -> PendingEvent | None:
+        found = await self.pending_of(sender, limit=1)
+        return found[0] if found else None
+
+    async def finish(self, event: PendingEvent, *, now: datetime) -> bool:
         """Mark handled. The payload (which may hold what the student typed) and the sender
-        (a chat identity) are dropped."""
-        event.status = InboxState.DONE
-        event.processed_at = now
-        event.attempts += 1
-        event.payload = None
-        event.sender = handled_sender(event.channel)
-        await self.s.flush()
+        (a chat identity) are dropped. False when it was no longer pending."""
+        result = await self.s.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id == event.id, InboxEvent.status == InboxState.PENDING)
+            .values(
+                status=InboxState.DONE,
+                processed_at=now,
+                attempts=InboxEvent.attempts + 1,
+                payload=None,
+                sender=handled_sender(event.channel),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def fail(self, row_id: int, *, now: datetime, error: str) -> InboxEvent | None:
-        """Mark a pending event failed, keeping its payload for the admin to retry.
-        None when it is no longer pending (another process finished it meanwhile)."""
-        event = await self.s.get(InboxEvent, row_id)
-        if event is None or event.status != InboxState.PENDING:
-            return None
-        event.status = InboxState.FAILED
-        event.processed_at = now
-        event.attempts += 1
-        event.last_error = error[:64]
-        await self.s.flush()
-        return event
+    async def fail(
+        self, row_id: int, *, now: datetime, error: str, payload: dict[str, Any] | None = None
+    ) -> int | None:
+        """Mark a pending event failed, keeping a payload for the admin to retry (`payload`
+        replaces the stored one: what handling it needs, no more). Returns the attempts so
+        far; None when it is no longer pending (another process finished it meanwhile)."""
+        values: dict[str, Any] = {
+            "status": InboxState.FAILED,
+            "processed_at": now,
+            "attempts": InboxEvent.attempts + 1,
+            "last_error": error[:64],
+        }
+        if payload is not None:
+            values["payload"] = payload
+        result = await self.s.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id == row_id, InboxEvent.status == InboxState.PENDING)
+            .values(**values)
+            .returning(InboxEvent.attempts)
+            .execution_options(synchronize_session=False)
+        )
+        attempts = result.scalar()
+        return int(attempts) if attempts is not None else None
+
+    async def pending_summary(self) -> tuple[int, datetime | None]:
+        """How many events wait to be handled, and when the oldest of them arrived."""
+        query = select(func.count(InboxEvent.id), func.min(InboxEvent.received_at)).where(
+            InboxEvent.status == InboxState.PENDING
+        )
+        count, oldest = (await self.s.execute(query)).one()
+        return int(count or 0), oldest
 
     async def unhandled(self, limit: int = 200) -> list[InboxEvent]:
         """Failed and pending events, oldest first (for `furikaeri inbox`)."""
@@ -160,15 +339,32 @@ class Outbox:
 
     async def add(self, *, concerns: Collection[int] = (), **values: Any) -> OutboxMessage:
         """Queue a message, recording which students it concerns (those that exist)."""
-        row = OutboxMessage(**values)
-        self.s.add(row)
-        await self.s.flush()
-        if concerns:
-            existing = select(literal(row.id), Student.id).where(Student.id.in_(set(concerns)))
-            await self.s.execute(
-                insert(OutboxConcern).from_select(["outbox_id", "student_id"], existing)
-            )
+        [row] = await self.add_many([values], concerns=[concerns])
         return row
+
+    async def add_many(
+        self, values: Sequence[dict[str, Any]], *, concerns: Sequence[Collection[int]]
+    ) -> list[OutboxMessage]:
+        """Queue messages (one INSERT for all), recording which students each concerns
+        (those that exist): a scheduled job may queue hundreds at once."""
+        rows = [OutboxMessage(**value) for value in values]
+        if not rows:
+            return []
+        self.s.add_all(rows)
+        await self.s.flush()
+        wanted = set().union(*concerns)
+        if wanted:
+            existing = set(
+                (await self.s.scalars(select(Student.id).where(Student.id.in_(wanted)))).all()
+            )
+            pairs = [
+                {"outbox_id": row.id, "student_id": student_id}
+                for row, students in zip(rows, concerns, strict=True)
+                for student_id in sorted(set(students) & existing)
+            ]
+            if pairs:
+                await self.s.execute(insert(OutboxConcern), pairs)
+        return rows
 
     async def claim(
         self,
@@ -177,12 +373,84 @@ class Outbox:
         lease: timedelta,
         limit: int,
         channels: Collection[str],
-        ids: Sequence[int] | None = None,
-    ) -> list[OutboxMessage]:
+        ids: Collection[int] | None = None,
+        pacing: ChatPacing | None = None,
+    ) -> list[ClaimedMessage]:
         """Claim due rows of these channels: per chat only the oldest unsent one, so one
         chat's messages go out in order, one at a time. A row waiting for a retry keeps
-        its place. Rows locked or claimed by another process are skipped; the final
-        conditional update makes a claim exclusive on SQLite too."""
+        its place. With `pacing`, a chat that just got its burst of messages waits. Rows
+        locked or claimed by another process are skipped; the final conditional update
+        makes a claim exclusive on SQLite too.
+
+        The claim takes the reply token off the row (a token is offered once: a retry goes
+        out as a push) and hands it over only while it is fresh."""
+        query = (
+            self._ready(now=now, channels=channels, ids=ids)
+            .add_columns(OutboxMessage.reply_token, OutboxMessage.reply_token_expires_at)
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+            .limit(limit)
+        )
+        if pacing is not None:
+            query = query.where(pacing.allows())
+        if self.s.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+        tokens = {
+            row_id: token if expires is not None and expires > now else ""
+            for row_id, token, expires in (await self.s.execute(query)).all()
+        }
+        if not tokens:
+            return []
+        claim = (
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(tokens)), _claimable(now))
+            .values(
+                claimed_until=now + lease,
+                attempts=OutboxMessage.attempts + 1,
+                reply_token="",
+                reply_token_expires_at=None,
+            )
+            .returning(*_CLAIMED_COLUMNS)
+            .execution_options(synchronize_session=False)
+        )
+        rows = (await self.s.execute(claim)).all()
+        claimed = [
+            ClaimedMessage(
+                id=row.id,
+                channel=row.channel,
+                chat_id=row.chat_id,
+                student_id=row.student_id,
+                attempts=row.attempts,
+                idempotency_key=row.idempotency_key,
+                payload=row.payload,
+                reply_token=tokens[row.id],
+            )
+            for row in rows
+        ]
+        order = {row.id: (row.due_at, row.id) for row in rows}
+        return sorted(claimed, key=lambda c: order[c.id])
+
+    async def ready(
+        self, *, now: datetime, channels: Collection[str], ids: Collection[int] | None = None
+    ) -> bool:
+        """Whether a row could be claimed now (nothing about its chat's spacing)."""
+        query = self._ready(now=now, channels=channels, ids=ids)
+        return await self.s.scalar(query.limit(1)) is not None
+
+    async def paced(
+        self,
+        *,
+        now: datetime,
+        channels: Collection[str],
+        pacing: ChatPacing,
+        ids: Collection[int] | None = None,
+    ) -> bool:
+        """Whether a due row waits only because its chat just got its burst of messages."""
+        query = self._ready(now=now, channels=channels, ids=ids).where(~pacing.allows())
+        return await self.s.scalar(query.limit(1)) is not None
+
+    def _ready(
+        self, *, now: datetime, channels: Collection[str], ids: Collection[int] | None
+    ) -> Select[Any]:
         older = aliased(OutboxMessage)
         blocked_by_older = exists().where(
             and_(
@@ -193,31 +461,27 @@ class Outbox:
                 or_(older.due_at <= now, older.attempts > 0),
             )
         )
-        claimable = and_(
-            OutboxMessage.status == OutboxState.PENDING,
-            OutboxMessage.due_at <= now,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-        )
         query = select(OutboxMessage.id).where(
-            claimable, OutboxMessage.channel.in_(list(channels)), ~blocked_by_older
+            _claimable(now), OutboxMessage.channel.in_(list(channels)), ~blocked_by_older
         )
         if ids is not None:
             query = query.where(OutboxMessage.id.in_(list(ids)))
-        query = query.order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit)
-        if self.s.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
-        found = list((await self.s.scalars(query)).all())
-        if not found:
-            return []
-        claim = (
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(found), claimable)
-            .values(claimed_until=now + lease, attempts=OutboxMessage.attempts + 1)
-            .returning(OutboxMessage)
-            .execution_options(synchronize_session=False, populate_existing=True)
+        return query
+
+    async def chat_waiting(self, channel: str, chat_id: str, now: datetime) -> bool:
+        """Whether an earlier message to this chat is still due, retrying or being sent (a
+        new one must not overtake it)."""
+        query = select(OutboxMessage.id).where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.status == "pending",
+            or_(
+                OutboxMessage.due_at <= now,
+                OutboxMessage.attempts > 0,
+                OutboxMessage.claimed_until.is_not(None),
+            ),
         )
-        rows = list((await self.s.scalars(claim)).all())
-        return sorted(rows, key=lambda row: (row.due_at, row.id))
+        return await self.s.scalar(query.limit(1)) is not None
 
     async def release(self, row_id: int, *, due_at: datetime, error: str) -> None:
         """Give a claimed row back to be tried again at `due_at` (unless it was cancelled)."""
@@ -228,31 +492,29 @@ class Outbox:
             .execution_options(synchronize_session=False)
         )
 
-    async def give_back(self, row_id: int) -> None:
-        """Return a claimed row unsent and as it was (shutdown): not a failed attempt."""
-        await self.s.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxState.PENDING)
-            .values(claimed_until=None, attempts=OutboxMessage.attempts - 1)
-            .execution_options(synchronize_session=False)
-        )
-
     async def mark_sent(self, row_id: int, *, now: datetime) -> None:
         """Record a delivery; the text is not kept twice, nor the chat of a stranger."""
-        chat_id = case((OutboxMessage.forget_chat, ""), else_=OutboxMessage.chat_id)
-        await self.s.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id)
+        await self.mark_sent_many([(row_id, now)])
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, datetime]]) -> None:
+        """Record deliveries (row id, when it went), in one statement run for each."""
+        if not sent:
+            return
+        table = cast(Table, OutboxMessage.__table__)
+        chat_id = case((table.c.forget_chat, ""), else_=table.c.chat_id)
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
             .values(
                 status=OutboxState.SENT,
-                sent_at=now,
+                sent_at=bindparam("sent", type_=table.c.sent_at.type),
                 claimed_until=None,
                 payload=None,
                 last_error="",
                 chat_id=chat_id,
             )
-            .execution_options(synchronize_session=False)
         )
+        await self.s.execute(statement, [{"row_id": i, "sent": at} for i, at in sent])
 
     async def mark_failed(self, row_id: int, *, error: str, keep_payload: bool = True) -> None:
         """Give up on a row (visible to `furikaeri outbox`); a cancelled row stays cancelled."""
@@ -332,6 +594,15 @@ class Outbox:
             .execution_options(synchronize_session=False)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def pending_by_channel(self) -> dict[str, int]:
+        """Messages waiting to be sent, per channel (for /metrics)."""
+        query = (
+            select(OutboxMessage.channel, func.count(OutboxMessage.id))
+            .where(OutboxMessage.status == "pending")
+            .group_by(OutboxMessage.channel)
+        )
+        return {channel: int(n) for channel, n in (await self.s.execute(query)).all()}
 
     async def counts(self) -> dict[str, int]:
         query = select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(

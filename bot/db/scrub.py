@@ -36,6 +36,7 @@ async def scrub(session: AsyncSession) -> bool:
         return True
     for _ in range(ATTEMPTS):
         async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             row = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).first()
         # (busy, frames in the log, frames checkpointed); busy=1: a reader held it back.
         if row is not None and row[0] == 0:

@@ -5,6 +5,8 @@ Repositories never commit; the code that opened the unit of work does.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any
 
@@ -12,8 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db.engine import sessionmaker
+from bot.db.repo_budget import SendBudgets
 from bot.db.repo_digest import DigestReads
-from bot.db.repo_messaging import Inbox, Outbox, States
+from bot.db.repo_messaging import Inbox, InboxIntake, Outbox, States
 from bot.db.repo_people import Accounts, CodeAttempts, Codes, Counselors, Students
 from bot.db.repo_reflection import Answers, Audit, Runs, Sessions
 from bot.db.repo_translations import Translations
@@ -21,8 +24,9 @@ from bot.db.scrub import scrub, scrub_after_commit, take_scrub_request
 
 
 class UnitOfWork:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, shared: bool = False) -> None:
         self.session = session
+        self.shared = shared
         self.counselors = Counselors(session)
         self.students = Students(session)
         self.accounts = Accounts(session)
@@ -33,6 +37,7 @@ class UnitOfWork:
         self.answers = Answers(session)
         self.inbox = Inbox(session)
         self.outbox = Outbox(session)
+        self.send_budget = SendBudgets(session)
         self.states = States(session)
         self.audit = Audit(session)
         self.translations = Translations(session)
@@ -43,8 +48,9 @@ class UnitOfWork:
         return self.session.get_bind().dialect.name == "postgresql"
 
     async def lock(self, key: str) -> None:
-        """Serialize work on one key (a student's events) across processes on PostgreSQL."""
-        if self.is_postgres:
+        """Serialize work on one key (a student's events) across processes on PostgreSQL,
+        when several run (one process orders its work itself)."""
+        if self.shared:
             await self.session.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key}
             )
@@ -52,6 +58,13 @@ class UnitOfWork:
     async def analyze(self) -> None:
         """Refresh the query planner's statistics (after a bulk load, as autovacuum would)."""
         await self.session.execute(text("ANALYZE"))
+
+    async def try_lock(self, key: str) -> bool:
+        """Like lock(), without waiting: False when another process holds the key."""
+        if not self.shared:
+            return True
+        query = text("SELECT pg_try_advisory_xact_lock(hashtext(:key))")
+        return bool(await self.session.scalar(query, {"key": key}))
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -72,9 +85,24 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions: async_sessionmaker[Any] = sessionmaker(engine)
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # Several processes handle events on this (PostgreSQL) database: each student's
+        # events are then serialized by advisory locks. Set by the composition root.
+        self.shared = False
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
 
     def uow(self) -> _UowContext:
-        return _UowContext(self._sessions)
+        return _UowContext(self._sessions, self.shared)
+
+    @contextlib.asynccontextmanager
+    async def intake(self) -> AsyncIterator[InboxIntake]:
+        """A bare connection for the inbox's intake (no session), in autocommit: each
+        statement is committed (durably) before it returns."""
+        async with self._autocommit.connect() as connection:
+            yield InboxIntake(connection)
 
     async def ping(self) -> bool:
         try:
@@ -89,13 +117,14 @@ class Database:
 
 
 class _UowContext:
-    def __init__(self, factory: async_sessionmaker[Any]) -> None:
+    def __init__(self, factory: async_sessionmaker[Any], shared: bool) -> None:
         self._factory = factory
+        self._shared = shared
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> UnitOfWork:
         self._session = self._factory()
-        return UnitOfWork(self._session)
+        return UnitOfWork(self._session, shared=self._shared)
 
     async def __aexit__(
         self,

@@ -5,25 +5,35 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.db.repo_messaging import NewEvent, PendingEvent
 from bot.db.uow import Database, UnitOfWork
 from bot.engine.commands import CommandBook
 from bot.engine.context import Context
-from bot.engine.events import Inbound, Kind
-from bot.engine.outbox_writer import enqueue
+from bot.engine.events import Inbound, Kind, RawEvent
+from bot.engine.intake import GroupCommit
+from bot.engine.outbox_writer import Due, enqueue
+from bot.engine.ports import UpdateReader
 from bot.engine.replies import Reply
 from bot.i18n import N_, negotiate
+from bot.metrics import Metrics
 from bot.prompts import PromptBook
 
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Inbound, Context], Awaitable[list[Reply]]]
 Job = Callable[[Context], Awaitable[list[Reply]]]
-# What of an event from someone who has not consented may be stored until it is handled.
+# What of an event from someone who has not consented is handled (and, if it fails, kept).
 Screen = Callable[[Inbound, Context], Inbound]
+
+RAW = "raw"  # an inbox payload {"raw": …} is a platform update as it came; else an Inbound
+READ_AHEAD = 20  # pending events of one sender read at once (one process)
+HANDLING_SLOTS = 16  # senders handled at the same time by one process
 
 # Said when a handler raised: the event is kept as failed until the admin retries it.
 APOLOGY = N_("Something went wrong on our side. Your message is kept, and we will try again.")
@@ -31,11 +41,42 @@ NO_APOLOGY = {Kind.UNFOLLOW, Kind.GROUP}  # blocked the bot; or a group, which g
 
 
 class Sender(Protocol):
-    async def send_now(self, row_ids: Sequence[int]) -> None: ...
+    async def send_now(self, due: Sequence[Due]) -> None: ...
+
+    def send_soon(self, due: Sequence[Due]) -> None:
+        """Send in the background; return at once."""
+        ...
+
+    def reply_lease(self, channel: str) -> timedelta | None:
+        """How long a reply row is claimed for when written already claimed (None: not)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Read:
+    """What a stored row means: an event, nothing to act on (None), or why not yet."""
+
+    event: Inbound | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    row_id: int
+    event: Inbound  # as handled (screened)
+    error: str  # the exception's type, never its text
+    screened: bool  # words were dropped: wipe the files once the failure is recorded
+
+
+@dataclass
+class Outcome:
+    due_now: list[Due] = field(default_factory=list)
+    failed: Failure | None = None
 
 
 class Engine:
-    """Implements EventSink for the channels and runs scheduled jobs in units of work."""
+    """Implements EventSink for the channels, handles the inbox, and runs scheduled jobs in
+    units of work."""
 
     def __init__(
         self,
@@ -48,8 +89,10 @@ class Engine:
         links: dict[str, str] | None = None,
         screen: Screen | None = None,
         commands: CommandBook | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
+        self.metrics = metrics
         self._handle = handle
         self._screen = screen
         self.prompts = prompts
@@ -59,130 +102,221 @@ class Engine:
         self.links = {} if links is None else links
         self.commands = commands if commands is not None else CommandBook()
         self.sender: Sender | None = None
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # sender -> (lock, users)
-        self._tasks: set[asyncio.Task[None]] = set()
+        # Filled by the composition root: each channel reads its stored platform updates.
+        self.readers: dict[str, UpdateReader] = {}
+        # False in a web-only process: its intake leaves the handling to the workers.
+        self.handles_events = True
+        self.intake = GroupCommit(db, clock, committed=self._committed)
+        self._running: dict[str, asyncio.Task[None]] = {}  # sender -> the task handling it
+        self._again: set[str] = set()  # senders with events newer than their task's read
+        self._slots = asyncio.Semaphore(HANDLING_SLOTS)
+        self._stopping = False
 
-    # -- the inbound port -------------------------------------------------------------
+    # -- the inbound port: intake ---------------------------------------------------------
+    async def accept(self, events: Sequence[RawEvent]) -> list[bool]:
+        """Commit platform updates to the inbox as they came (group commit); a worker reads
+        and handles them. Per event, False for a duplicate."""
+        rows = [NewEvent(e.channel, e.event_id, e.sender, {RAW: e.body}) for e in events]
+        fresh = await self.intake.add(rows)
+        self._count_received(rows, fresh)
+        return fresh
+
     async def receive(self, event: Inbound) -> bool:
-        """Commit the event to the inbox, then handle it in the background."""
-        sender = f"{event.channel}:{event.user_id}"
-        async with self.db.uow() as uow:
-            stored = await self._storable(uow, event, sender)
-            row_id = await uow.inbox.add(
-                channel=event.channel,
-                event_id=event.event_id,
-                sender=sender,
-                payload=stored.to_json(),
-                now=self.clock.now(),
-            )
-            await uow.commit()
-        if row_id is None:
+        """Commit a neutral event (the console, tests) to the inbox; handled like the rest."""
+        row = NewEvent(event.channel, event.event_id, _sender(event), event.to_json())
+        [fresh] = await self.intake.add([row])
+        self._count_received([row], [fresh])
+        if not fresh:
             log.info("inbox.duplicate", extra={"channel": event.channel})
-            return False
-        task = asyncio.create_task(self._process_logged(sender))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return True
+        return fresh
 
-    async def _storable(self, uow: UnitOfWork, event: Inbound, sender: str) -> Inbound:
-        """The event, or (from someone who has not consented) only what handling it needs:
-        the words a student types before consenting never reach the database files."""
-        if self._screen is None or not has_words(event):
-            return event
-        if await uow.accounts.may_keep_words(event.channel, event.user_id):
-            return event
-        if await uow.inbox.has_pending(sender):
-            return event  # e.g. "I agree" not handled yet: these may be the first answer
-        # Asked again: a consent committed between the two questions above shows now.
-        if await uow.accounts.may_keep_words(event.channel, event.user_id):
-            return event
-        return self._screen(event, self.context(uow))
+    def _count_received(self, rows: Sequence[NewEvent], fresh: Sequence[bool]) -> None:
+        if self.metrics is not None:
+            for row, new in zip(rows, fresh, strict=True):
+                self.metrics.webhook_events.labels(row.channel, "new" if new else "duplicate").inc()
 
-    async def _process_logged(self, sender: str) -> None:
-        try:
-            await self.process_sender(sender)
-        except Exception:
-            # The event stays in the inbox and is handled at the next start or drain.
-            log.exception("inbox.processing_failed", extra={"channel": sender.split(":", 1)[0]})
+    def _committed(self, rows: list[NewEvent]) -> None:
+        """New events are in the inbox: handle them here, unless workers elsewhere do."""
+        if self.handles_events:
+            for sender in dict.fromkeys(row.sender for row in rows):
+                self._spawn(sender)
 
+    # -- the worker side: handling ----------------------------------------------------------
     async def drain(self) -> None:
-        """Wait until every event received so far is handled (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait until every event received so far is handled (tests, the demo)."""
+        while True:
+            await self.intake.idle()
+            if not self._running:
+                return
+            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
 
-    async def process_pending(self) -> None:
-        """Handle pending events: left by a crash or a restart, or queued again by the admin
-        (`furikaeri inbox retry`). Runs at start and on a clock tick."""
+    async def stop_handling(self, timeout: float) -> None:
+        """Finish the events being handled (up to `timeout` seconds), start no more: what
+        is left stays pending in the inbox for the next start, or for another worker."""
+        self._stopping = True
+        await asyncio.wait_for(self.intake.idle(), timeout)
+        tasks = list(self._running.values())
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=timeout)
+        for task in late:
+            task.cancel()  # its transaction rolls back: the event is handled again later
+        await asyncio.gather(*late, return_exceptions=True)
+
+    async def process_pending(self) -> int:
+        """Handle pending events: new ones from another process's intake, those left by a
+        crash or a restart, or queued again by the admin (`furikaeri inbox retry`).
+        Returns how many senders had some."""
         async with self.db.uow() as uow:
             senders = await uow.inbox.pending_senders()
-        for sender in senders:
-            await self.process_sender(sender)
+        if self._stopping:
+            return 0
+        await asyncio.gather(*(self._spawn(s) for s in senders), return_exceptions=True)
+        return len(senders)
+
+    def _spawn(self, sender: str) -> asyncio.Task[None]:
+        """The task handling this sender's events (one per sender: their order holds)."""
+        task = self._running.get(sender)
+        if task is not None:
+            self._again.add(sender)  # it may have read the inbox before this event came
+            return task
+        task = asyncio.create_task(self.process_sender(sender))
+        self._running[sender] = task
+        return task
 
     async def process_sender(self, sender: str) -> None:
         """Handle one sender's pending events in order, one at a time."""
-        lock, users = self._locks.get(sender, (asyncio.Lock(), 0))
-        self._locks[sender] = (lock, users + 1)
         try:
-            async with lock:
-                while await self._handle_next(sender):
-                    pass
+            async with self._slots:
+                while not self._stopping:
+                    self._again.discard(sender)
+                    while not self._stopping and await self._handle_some(sender):
+                        pass
+                    if sender not in self._again:
+                        break
+        except Exception:
+            # The event stays in the inbox and is handled on the next wake-up or start.
+            log.exception("inbox.processing_failed", extra={"channel": sender.split(":", 1)[0]})
         finally:
-            lock, users = self._locks[sender]
-            if users <= 1:
-                del self._locks[sender]
-            else:
-                self._locks[sender] = (lock, users - 1)
+            self._again.discard(sender)
+            del self._running[sender]
 
-    async def _handle_next(self, sender: str) -> bool:
-        due_now: list[int] = []
-        error: str | None = None
+    async def _handle_some(self, sender: str) -> bool:
+        """Handle the sender's oldest pending events; False when there were none (or
+        another process is handling them)."""
+        if self.db.shared:
+            # Several processes: the student's lock first, then read and handle in the one
+            # transaction, so no two processes read (or answer) the same event.
+            async with self.db.uow() as uow:
+                if not await uow.try_lock(sender):
+                    return False  # another worker has this student; it handles what is left
+                row = await uow.inbox.next_pending(sender)
+                if row is None:
+                    return False
+                outcome = await self._handle_row(uow, row, await self._read(row))
+            await self._after(sender, outcome)
+            return True
+        # One process: its task per sender keeps the order. Read a few, then handle each in
+        # its own transaction; platform calls (the LINE profile) hold no database lock.
         async with self.db.uow() as uow:
-            await uow.lock(sender)
-            row = await uow.inbox.next_pending(sender)
-            if row is None:
+            rows = await uow.inbox.pending_of(sender, limit=READ_AHEAD)
+        for row in rows:
+            if self._stopping:
                 return False
-            if row.payload is None:  # nothing left to handle (its content was deleted)
-                await uow.inbox.finish(row, now=self.clock.now())
-                await uow.commit()
-                return True
-            event, row_id = Inbound.from_json(row.payload), row.id
-            try:
-                ctx = await self._context_for(uow, event)
-                if has_words(event) and not _keeps_words(ctx):
-                    # Words stored only to be handled (a code, a cry for help, or a message
-                    # sent just before consent): wipe them from the files once dropped.
-                    uow.scrub_after_commit()
-                replies = await self._handle(event, ctx)
-                student_id = ctx.student.id if ctx.student is not None else None
-                due_now = await enqueue(
-                    uow,
-                    replies,
-                    now=ctx.now,
-                    event=event,
-                    sender_student_id=student_id,
-                    sender_is_stranger=ctx.student is None and ctx.counselor is None,
-                )
-                await uow.inbox.finish(row, now=self.clock.now())
-                await uow.commit()
-            except Exception as exc:
-                log.exception("event.failed", extra={"channel": event.channel, "kind": event.kind})
-                await uow.rollback()
-                error = type(exc).__name__
-        if error is not None:
-            due_now = await self._fail(sender, row_id, event, error)
-        await self._send(due_now)
-        return True
+            read = await self._read(row)
+            async with self.db.uow() as uow:
+                outcome = await self._handle_row(uow, row, read)
+            await self._after(sender, outcome)
+        return bool(rows)
 
-    async def _fail(self, sender: str, row_id: int, event: Inbound, error: str) -> list[int]:
+    async def _read(self, row: PendingEvent) -> Read:
+        """The neutral event a stored row holds: a platform update is read by its channel."""
+        payload = row.payload
+        if payload is None:  # nothing left to handle (its content was deleted)
+            return Read(None)
+        if RAW not in payload:
+            return Read(Inbound.from_json(payload))
+        reader = self.readers.get(row.channel)
+        if reader is None:  # this process does not run the channel: keep it for one that does
+            return Read(None, error="ChannelNotConfigured")
+        try:
+            return Read(await reader.read(payload[RAW]))
+        except Exception:
+            log.exception("event.unreadable", extra={"channel": row.channel})
+            return Read(None)
+
+    async def _handle_row(self, uow: UnitOfWork, row: PendingEvent, read: Read) -> Outcome:
+        """Screen, handle and mark one event in the unit of work given; commits or not."""
+        now = self.clock.now()
+        if read.error is not None:
+            await uow.inbox.fail(row.id, now=now, error=read.error)
+            await uow.commit()
+            return Outcome()
+        event = read.event
+        if event is None:  # nothing the bot acts on (a group leaving, an unreadable update)
+            await uow.inbox.finish(row, now=now)
+            await uow.commit()
+            return Outcome()
+        screened = event
+        try:
+            ctx = await self._context_for(uow, event)
+            if has_words(event) and not _keeps_words(ctx):
+                # Words from someone who has not consented: only what answering needs is
+                # handled (a code, a cry for help), and the files are wiped after commit.
+                screened = self._screen(event, ctx) if self._screen else event
+                uow.scrub_after_commit()
+            replies = await self._handle(screened, ctx)
+            student_id = ctx.student.id if ctx.student is not None else None
+            due_now = await enqueue(
+                uow,
+                replies,
+                now=ctx.now,
+                event=screened,
+                sender_student_id=student_id,
+                sender_is_stranger=ctx.student is None and ctx.counselor is None,
+                reply_lease=self._reply_lease(event.channel),
+            )
+            if not await uow.inbox.finish(row, now=self.clock.now()):
+                await uow.rollback()  # handled meanwhile by another process
+                return Outcome()
+            await uow.commit()
+        except Exception as exc:
+            log.exception("event.failed", extra={"channel": event.channel, "kind": event.kind})
+            await uow.rollback()
+            return Outcome(failed=Failure(row.id, screened, type(exc).__name__, screened != event))
+        self._observe(row, "done")
+        return Outcome(due_now=due_now)
+
+    def _observe(self, row: PendingEvent, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.events_handled.labels(row.channel, outcome).inc()
+            if outcome == "done":
+                waited = (self.clock.now() - row.received_at).total_seconds()
+                self.metrics.handling_seconds.labels(row.channel).observe(max(0.0, waited))
+
+    async def _after(self, sender: str, outcome: Outcome) -> None:
+        """After the commit: record a failure, then send what is due now."""
+        due_now = outcome.due_now
+        if outcome.failed is not None:
+            due_now = await self._fail(sender, outcome.failed)
+        await self._send(due_now)
+
+    async def _fail(self, sender: str, failure: Failure) -> list[Due]:
         """Keep the event as failed (the admin retries it) and tell the person, once, that
         their message is kept: silence would look like the bot lost it."""
+        event = failure.event
         async with self.db.uow() as uow:
             await uow.lock(sender)
-            row = await uow.inbox.fail(row_id, now=self.clock.now(), error=error)
-            if row is None:  # another process handled it meanwhile
+            # Kept: the neutral event as screened, not the platform's update.
+            attempts = await uow.inbox.fail(
+                failure.row_id, now=self.clock.now(), error=failure.error, payload=event.to_json()
+            )
+            if attempts is None:  # another process handled it meanwhile
                 return []
-            due_now: list[int] = []
-            if row.attempts == 1 and event.kind not in NO_APOLOGY:
+            if failure.screened:
+                uow.scrub_after_commit()
+            due_now: list[Due] = []
+            if attempts == 1 and event.kind not in NO_APOLOGY:
                 ctx = await self._apology_context(uow, event)
                 student_id = ctx.student.id if ctx.student is not None else None
                 apology = Reply(text=ctx.t._(APOLOGY))
@@ -190,6 +324,8 @@ class Engine:
                     uow, [apology], now=ctx.now, event=event, sender_student_id=student_id
                 )
             await uow.commit()
+        if self.metrics is not None:
+            self.metrics.events_handled.labels(event.channel, "failed").inc()
         return due_now
 
     async def _apology_context(self, uow: UnitOfWork, event: Inbound) -> Context:
@@ -229,19 +365,34 @@ class Engine:
         )
 
     # -- scheduled work ---------------------------------------------------------------
-    async def run_job(self, job: Job) -> int:
-        """Run one scheduled job in its own unit of work; returns the messages it queued."""
+    async def run_job(self, job: Job, *, wait_for_sending: bool = True) -> int:
+        """Run one scheduled job in its own unit of work; returns the messages it queued.
+
+        Without `wait_for_sending` it returns once they are committed, and the sender sends
+        them in the background: a job run in batches goes on to its next batch while the
+        first is being sent."""
         async with self.db.uow() as uow:
             ctx = self.context(uow)
             replies = await job(ctx)
             due_now = await enqueue(uow, replies, now=ctx.now)
             await uow.commit()
-        await self._send(due_now)
+        if wait_for_sending:
+            await self._send(due_now)
+        elif due_now and self.sender is not None:
+            self.sender.send_soon(due_now)
         return len(replies)
 
-    async def _send(self, row_ids: list[int]) -> None:
-        if row_ids and self.sender is not None:
-            await self.sender.send_now(row_ids)
+    async def _send(self, due: list[Due]) -> None:
+        if due and self.sender is not None:
+            await self.sender.send_now(due)
+
+    def _reply_lease(self, channel: str) -> timedelta | None:
+        return self.sender.reply_lease(channel) if self.sender is not None else None
+
+
+def _sender(event: Inbound) -> str:
+    """The inbox's ordering key: whose event it is."""
+    return f"{event.channel}:{event.user_id}"
 
 
 def has_words(event: Inbound) -> bool:

@@ -70,6 +70,21 @@ def typed(text: str, **fields: Any) -> Inbound:
     return Inbound(kind=Kind.COMMAND, text=text, command=name, args=args, **fields)
 
 
+@dataclass(frozen=True, kw_only=True)
+class RawEvent:
+    """A platform update as it arrived, with what the inbox needs to keep it in order.
+
+    The web side stores it as is (a webhook is answered once it is committed); a worker
+    turns it into an Inbound later. `sender` is "channel:user id", the same key an Inbound
+    of it has, so one person's events are handled in arrival order.
+    """
+
+    channel: str
+    event_id: str
+    sender: str
+    body: dict[str, Any]
+
+
 def parse_command(text: str) -> tuple[str, str] | None:
     """Split "/Name@bot  args" into ("name", "args"); None when it is not a command."""
     stripped = text.strip()

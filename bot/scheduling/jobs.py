@@ -28,6 +28,9 @@ class Tick:
     every: timedelta
     run: Callable[[], Awaitable[Any]]
     at_start: bool = True  # also run right away, for what fell due while down
+    # Runs of it at once. A quick tick whose work can outlast its interval takes 2 and
+    # returns at once while the long one goes on (so it is never "skipped" with a warning).
+    instances: int = 1
 
 
 def register_jobs(scheduler: AsyncIOScheduler, ticks: Sequence[Tick]) -> None:
@@ -43,6 +46,6 @@ def register_jobs(scheduler: AsyncIOScheduler, ticks: Sequence[Tick]) -> None:
             replace_existing=True,
             coalesce=True,
             misfire_grace_time=None,
-            max_instances=1,
+            max_instances=tick.instances,
             **extra,
         )

@@ -1,7 +1,8 @@
 """A real furikaeri process for the crash tests: built by bot.bootstrap from FURIKAERI_* env.
 
 Test knobs, both optional: E2E_LEASE_SECONDS (the outbox lease, so the claims of a killed
-process run out quickly) and E2E_TICK_SECONDS (the dispatch and follow-up ticks). It prints
+process run out quickly) and E2E_TICK_SECONDS (the dispatch and follow-up ticks; empty:
+the ticks `furikaeri run` has). It prints
 "ready" once started, and on SIGTERM stops cleanly and prints its dispatcher's counts as JSON.
 """
 
@@ -28,9 +29,9 @@ async def main() -> int:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
     await start(app)
     assert app.scheduler is not None
-    tick = float(os.environ.get("E2E_TICK_SECONDS", "0.1"))
-    for job_id in ("dispatch", "followups"):
-        app.scheduler.reschedule_job(job_id, trigger="interval", seconds=tick)
+    tick = os.environ.get("E2E_TICK_SECONDS", "0.1")
+    for job_id in ("dispatch", "followups") if tick else ():
+        app.scheduler.reschedule_job(job_id, trigger="interval", seconds=float(tick))
     print("ready", flush=True)
     await stopping.wait()
     await stop(app)

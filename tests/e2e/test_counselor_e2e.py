@@ -3,6 +3,7 @@ alerts at once, pickers that edit one message, and a digest that stays short in 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from bot.db.models import ChannelAccount
@@ -175,6 +176,9 @@ async def test_a_send_that_finds_the_student_gone_alerts_the_counselor(
     await tg_student(world, "Linh")
     tg.block(TG_STUDENT)  # no update tells us: the next send finds out
     await world.tg_say(TG_COUNSELOR, "/session 1 visa")
+    # The counselor's chat just had its burst (Telegram: about one message a second after it).
+    world.clock.advance(timedelta(seconds=5))
+    await world.running.dispatcher.tick()
     alerts = [t for t in world.tg_texts(TG_COUNSELOR) if "blocked the bot" in t]
     assert alerts == [
         "Linh (#1) blocked the bot, so no more questions reach them. If you want to stay "

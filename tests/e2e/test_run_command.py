@@ -62,7 +62,7 @@ class Running:
         self.process = furikaeri("run", env={**env, "FURIKAERI_HTTP_PORT": str(self.port)}, cwd=cwd)
 
     async def healthy(self) -> None:
-        """Wait until /healthz answers 200 (the process migrated and started its channels)."""
+        """Wait until /healthz answers 200 (the process migrated and serves webhooks)."""
         async with httpx.AsyncClient(base_url=self.url, timeout=2) as client:
 
             async def answers() -> bool:
@@ -132,11 +132,11 @@ async def test_run_serves_both_webhooks_and_stops_cleanly_on_sigterm(
     tg, line, tg_url, line_url = servers
     bot = Running(env_for(tmp_path, tg_url, line_url, webhook=True), tmp_path)
     try:
-        await bot.healthy()
+        await bot.healthy()  # webhooks are taken first; the channels start right after
+        await eventually(lambda: bool(tg.commands(language_code="en")), "menus set at start")
         [hook] = tg.calls("setWebhook")
         assert (hook["url"], hook["secret_token"]) == (TG_HOOK, TG_SECRET)
         assert "callback_query" in hook["allowed_updates"]
-        assert tg.commands(language_code="en")  # the menus were set at start
 
         headers, body = tg.webhook_request(tg.text_update(STRANGER, "/start"))
         assert await bot.post("/webhook/telegram", body, headers) == 200
@@ -174,7 +174,8 @@ async def test_run_in_polling_mode_deletes_the_webhook_and_confirms_what_it_hand
     bot = Running(env_for(tmp_path, tg_url, webhook=False), tmp_path)
     try:
         await bot.healthy()
-        assert tg.calls("deleteWebhook") and tg.webhook["url"] == ""
+        await eventually(lambda: bool(tg.calls("deleteWebhook")), "polling started")
+        assert tg.webhook["url"] == ""
         update = tg.push_update(tg.text_update(STRANGER, "/start"))
         await eventually(lambda: len(tg.sent_messages(STRANGER)) == 1, "Telegram answer")
         headers, body = tg.webhook_request(update)  # webhooks are refused while polling

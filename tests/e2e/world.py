@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from bot.bootstrap import App, build, start, stop
+from bot.bootstrap import App, build, metrics_text, start, stop
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.web import create_app
@@ -72,7 +72,7 @@ class World:
             # Per-chat pacing waits in real time (1 s on Telegram); the flows here are quick.
             channel.limits = dataclasses.replace(channel.limits, per_chat_interval=0.0)
         await start(app, with_scheduler=False)
-        web = create_app(webhooks=app.channels, ping=app.db.ping)
+        web = create_app(webhooks=app.channels, ping=app.db.ping, metrics=lambda: metrics_text(app))
         transport = httpx.ASGITransport(app=web, client=("149.154.167.220", 443))
         self.client = httpx.AsyncClient(transport=transport, base_url="http://furikaeri.test")
         self.app = app

@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.fakes.limits import Limiter
 
 ENDPOINTS = (
     "reply",
@@ -154,6 +156,10 @@ class LineApiFake:
         self._lock = threading.Lock()
         self._state = _State()
         self._ids = itertools.count(1)
+        self.push_limits: Limiter | None = None  # off unless `enforce_push_limit`
+        # Called (chat id, "reply" or "push") for every accepted delivery, from the server's
+        # thread: a benchmark's way to see an answer arrive without polling.
+        self.on_delivery: Callable[[str, str], None] | None = None
         self.app = Starlette(
             routes=[
                 Route("/v2/bot/message/reply", self._reply, methods=["POST"]),
@@ -175,6 +181,12 @@ class LineApiFake:
         with self._lock:
             self._state.reply_tokens[token] = _ReplyToken(chat_id, time.monotonic() + ttl)
         return token
+
+    def enforce_push_limit(self, per_second: float, *, burst: float = 5) -> Limiter:
+        """Answer pushes over `per_second` with 429, as LINE does when a channel exceeds
+        its rate limit (no Retry-After). Replies are free and never limited."""
+        self.push_limits = Limiter(per_bot=per_second, bot_burst=burst, per_chat=None, chat_burst=0)
+        return self.push_limits
 
     def set_profile(self, user_id: str, display_name: str, language: str | None = None) -> None:
         profile = {"userId": user_id, "displayName": display_name}
@@ -346,6 +358,8 @@ class LineApiFake:
             if chat_id not in self._state.blocked:
                 self._state.messages.append(SentMessage(chat_id, via, message, request_id))
             sent.append({"id": message_id, "quoteToken": uuid.uuid4().hex})
+        if self.on_delivery is not None:
+            self.on_delivery(chat_id, via)
         return JSONResponse({"sentMessages": sent})
 
     def _accept_reply(self, request: Request, body: Any, request_id: str) -> JSONResponse:
@@ -363,6 +377,8 @@ class LineApiFake:
                 "The request body has 1 error(s)",
                 [{"message": "must be specified", "property": "to"}],
             )
+        if self.push_limits is not None and self.push_limits.admit(to) is not None:
+            return _error(429, "The API rate limit has been exceeded. Try again later.")
         return self._deliver(to, "push", body["messages"], request_id)
 
     def _accept_multicast(self, request: Request, body: Any, request_id: str) -> JSONResponse:

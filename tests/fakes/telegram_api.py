@@ -27,6 +27,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.fakes.limits import Limiter
+
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Form fields PTB sends JSON-encoded; the others are plain strings.
 _JSON_FIELDS = frozenset(
@@ -55,6 +57,8 @@ _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
 )
+# Methods that post a message to a chat: what Telegram's flood limits count.
+_SENDING = frozenset({"sendmessage", "senddocument"})
 _QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 _DEFAULT_ERRORS = {
     400: "Bad Request: invalid request",
@@ -133,6 +137,7 @@ class FakeTelegram:
         self._blocked: set[int] = set()
         self.webhook: dict[str, Any] = {"url": "", "secret_token": None, "allowed_updates": None}
         self.webhook_error: str | None = None  # e.g. "Wrong response from the webhook: 502"
+        self.limits: Limiter | None = None  # off unless `enforce_limits`
         self.app = Starlette(
             routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])]
         )
@@ -194,6 +199,27 @@ class FakeTelegram:
         target = int(chat_id) if chat_id is not None else None
         with self._lock:
             self._failures.append(_Failure(method.lower(), error, times, target))
+
+    def enforce_limits(
+        self,
+        *,
+        per_bot: float | None = 30.0,
+        bot_burst: float = 5,
+        per_chat: float | None = 1.0,
+        chat_burst: float = 3,
+    ) -> Limiter:
+        """Answer sends over Telegram's flood limits with 429 and `retry_after`, as Telegram
+        does: about 30 messages a second for the bot, about one a second in a chat (each
+        with a small burst). Returns the limiter, which counts what it refused."""
+        self.limits = Limiter(
+            per_bot=per_bot, bot_burst=bot_burst, per_chat=per_chat, chat_burst=chat_burst
+        )
+        return self.limits
+
+    @property
+    def throttled(self) -> int:
+        """Sends refused with 429 by the enforced limits (0 when none are enforced)."""
+        return self.limits.refused if self.limits is not None else 0
 
     def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Make the next `times` calls of `method` answer only after `seconds`."""
@@ -371,6 +397,10 @@ class FakeTelegram:
             await asyncio.sleep(delay)
         if failure is not None:
             return failure.response()
+        if self.limits is not None and method.lower() in _SENDING:
+            wait = self.limits.admit(str(params.get("chat_id")))
+            if wait is not None:
+                return ApiError(429, f"Too Many Requests: retry after {wait}", wait).response()
         handler = getattr(self, f"_api_{method.lower()}", None)
         if handler is None:
             return ApiError(404, "Not Found").response()

@@ -108,7 +108,12 @@ async def make_world(
     *,
     channels: bool = True,
     timeout: float = TIMEOUT,
+    clock: Any = None,
+    line_rate: float = 100.0,
+    chat_spacing: bool = False,
 ) -> World:
+    """The app with both channels against fresh fakes. A ManualClock unless `clock` is given
+    (pass a SystemClock with `chat_spacing`: a chat's spacing counts real seconds)."""
     tg_server, tg_slot, line_server, line_slot = servers
     tg_fake, line_fake = FakeTelegram(TG_TOKEN), LineApiFake(access_token=LINE_TOKEN)
     tg_slot.app, line_slot.app = tg_fake.app, line_fake.app
@@ -120,17 +125,18 @@ async def make_world(
         webhook_secret="dispatch-secret",
         request_timeout=timeout,
     )
-    # Telegram's one-message-a-second per chat is real; these tests do not wait for it.
-    telegram.limits = dataclasses.replace(telegram.limits, per_chat_interval=0.0)
+    if not chat_spacing:
+        # Telegram's one-message-a-second per chat is real; these tests do not wait for it.
+        telegram.limits = dataclasses.replace(telegram.limits, per_chat_interval=0.0)
     line = LineChannel(
         channel_secret="test-channel-secret",
         access_token=LINE_TOKEN,
         sink=NoInbound(),
         api_url=line_server.url,
-        messages_per_second=100.0,
+        messages_per_second=line_rate,
         request_timeout=timeout,
     )
-    clock = ManualClock()
+    clock = clock or ManualClock()
     settings = load_settings(database_url=database_url, default_locale="en")
     app = build(settings, clock=clock, channels={"telegram": telegram, "line": line})
     await start(app, with_scheduler=False)
@@ -238,7 +244,7 @@ async def test_a_blocked_telegram_user_becomes_unreachable_and_sending_stops(
 
 async def test_line_429_5xx_and_timeouts_deliver_everything_exactly_once(world: World) -> None:
     first, second = LINE_CHATS
-    world.line.fail_next("push", 429, retry_after=3)
+    world.line.fail_next("push", 429, retry_after=1)  # the channel waits a second
     world.line.fail_next("push", 500, times=2)
     await world.queue(first, *numbered(first, 4))
     await world.queue(second, *numbered(second, 4))
@@ -323,7 +329,8 @@ async def test_after_max_attempts_a_row_is_failed_visible_and_retryable(
 
 async def test_being_throttled_is_not_a_failure(world: World) -> None:
     chat = LINE_CHATS[0]
-    world.line.fail_next("push", 429, retry_after=2, times=MAX_ATTEMPTS + 2)
+    # A LINE 429 also holds the whole channel back for that long, in real time: keep it short.
+    world.line.fail_next("push", 429, retry_after=0.2, times=MAX_ATTEMPTS + 2)
     await world.queue(chat, "patient")
     ticks = await world.drive(lambda: world.texts(chat) == ["patient"], step=timedelta(seconds=2))
     assert ticks == MAX_ATTEMPTS + 3  # retried when LINE said, however often

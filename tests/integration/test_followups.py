@@ -11,16 +11,17 @@ from pathlib import Path
 import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import select
 
 from bot.bootstrap import scheduled_jobs
-from bot.db.models import Counselor
+from bot.db.models import Counselor, Run
 from bot.engine.events import Kind
 from bot.i18n import translator
-from bot.prompts import SendWindow
+from bot.prompts import SendWindow, pick_variant
 from bot.scheduling.jobs import register_jobs
 from bot.scheduling.window import in_window, last_weekly, next_window_start
 from handlers import digest_push, followups
-from tests.harness import Harness
+from tests.harness import Harness, seed_consented_students
 
 t = translator("en")
 REMINDER = t._("A reminder: this question is still open.")
@@ -459,6 +460,52 @@ async def test_the_digest_is_pushed_once_a_week_in_each_counselors_time_zone(
     assert actions.count("digest.pushed") == 3
 
 
+# -- many students due at once ---------------------------------------------------------
+
+
+async def test_the_scheduler_starts_many_follow_ups_in_committed_batches(harness: Harness) -> None:
+    """120 students due at once: each batch of 50 is committed (and its messages sent) on
+    its own, so no transaction holds the database while all of them are started."""
+    harness.clock.set(datetime(2026, 4, 6, 12, 0, tzinfo=UTC))  # inside their send window (UTC)
+    chats = tuple(f"due{n}" for n in range(120))
+    _, students = await seed_consented_students(
+        harness.app.db, harness.clock.now(), {"test": chats}
+    )
+    steps = harness.engine.prompts.sets["reflection"].steps
+    async with harness.app.db.uow() as uow:
+        for student_id in students.values():
+            await uow.runs.add(
+                student_id=student_id,
+                session_id=None,
+                set_id="reflection",
+                questions=[pick_variant(step, []).id for step in steps],
+                due_at=harness.clock.now(),
+            )
+        await uow.commit()
+    started = intro(harness, "reflection")
+
+    batches = followups.InBatches(followups.start_due_page, size=50)
+    await harness.engine.run_job(batches)
+    assert not batches.finished
+    assert sorted((await run_counts(harness)).items()) == [("active", 50), ("scheduled", 70)]
+    assert sum(harness.texts(chat).count(started) for chat in chats) == 50  # sent already
+
+    while not batches.finished:
+        await harness.engine.run_job(batches)
+    assert await run_counts(harness) == {"active": 120}
+    assert all(harness.texts(chat).count(started) == 1 for chat in chats)
+
+
+async def run_counts(harness: Harness) -> dict[str, int]:
+    """Runs by state, as another unit of work sees them (what is committed)."""
+    async with harness.app.db.uow() as uow:
+        states = (await uow.session.scalars(select(Run.state))).all()
+    counts: dict[str, int] = {}
+    for state in states:
+        counts[state] = counts.get(state, 0) + 1
+    return counts
+
+
 # -- APScheduler ------------------------------------------------------------------------
 
 
@@ -473,7 +520,7 @@ async def test_a_tick_missed_while_down_still_runs_once(harness: Harness) -> Non
     register_jobs(scheduler, scheduled_jobs(harness.app))
     register_jobs(scheduler, scheduled_jobs(harness.app))  # fixed ids: registering again replaces
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert sorted(jobs) == ["digest_push", "dispatch", "followups", "inbox", "retention"]
+    assert sorted(jobs) == ["digest_push", "dispatch", "followups", "followups_due", "retention"]
     assert all(j.misfire_grace_time is None and j.coalesce for j in jobs.values())
     an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
     scheduler.modify_job("followups", next_run_time=an_hour_ago)  # 60 missed ticks

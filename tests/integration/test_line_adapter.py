@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from bot.channels.base import Delivery, Rejected, RetryLater, Unreachable
 from bot.channels.line import LineChannel
 from bot.channels.line_render import retry_key
-from bot.engine.events import Inbound, Kind
+from bot.engine.events import Inbound, Kind, RawEvent
 from bot.engine.replies import Button, Document, Reply
 from tests.fakes.line_api import (
     LineApiFake,
@@ -37,19 +37,29 @@ ROOM = "Rb1e2d3c4c0ffee0000000000000003"
 
 
 class RecordingSink:
-    """Keeps what the adapter hands over; a (channel, event_id) seen before is a duplicate."""
+    """Keeps what the adapter hands over; a (channel, event_id) seen before is a duplicate.
+    What it takes is read at once by the channel's worker side (`read`), into `events`."""
 
     def __init__(self) -> None:
+        self.entries: list[RawEvent] = []
         self.events: list[Inbound] = []
+        self.reader: LineChannel | None = None
         self._seen: set[tuple[str, str]] = set()
 
-    async def receive(self, event: Inbound) -> bool:
-        key = (event.channel, event.event_id)
-        if key in self._seen:
-            return False
-        self._seen.add(key)
-        self.events.append(event)
-        return True
+    async def accept(self, entries: Sequence[RawEvent]) -> list[bool]:
+        fresh = []
+        for entry in entries:
+            key = (entry.channel, entry.event_id)
+            fresh.append(key not in self._seen)
+            if key in self._seen:
+                continue
+            self._seen.add(key)
+            self.entries.append(entry)
+            assert self.reader is not None
+            event = await self.reader.read(entry.body)
+            if event is not None:
+                self.events.append(event)
+        return fresh
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +89,7 @@ async def channel(server: LocalServer, sink: RecordingSink) -> AsyncIterator[Lin
     line = LineChannel(
         channel_secret=SECRET, access_token=TOKEN, sink=sink, api_url=server.url, request_timeout=2
     )
+    sink.reader = line
     await line.start()
     yield line
     await line.stop()
@@ -324,10 +335,10 @@ async def test_unknown_events_are_acknowledged_and_skipped(
 
 
 async def test_sink_failure_is_not_acknowledged(channel: LineChannel, sink: RecordingSink) -> None:
-    async def broken(event: Inbound) -> bool:
+    async def broken(entries: Sequence[RawEvent]) -> list[bool]:
         raise RuntimeError("database is down")
 
-    sink.receive = broken  # type: ignore[method-assign]
+    sink.accept = broken  # type: ignore[method-assign]
 
     status, _ = await post(channel, line_event_text(USER, "hi"))
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
 
 from bot.channels.base import Delivery, Rejected, RetryLater, Unreachable
 from bot.channels.telegram import CommandMenu, TelegramChannel
-from bot.engine.events import Inbound, Kind
+from bot.engine.events import Inbound, Kind, RawEvent
 from bot.engine.replies import Button, Document, Reply
 from tests.fakes.server import LocalServer, Swappable, serve_swappable
 from tests.fakes.telegram_api import MEDIA_KINDS, FakeTelegram
@@ -23,7 +23,8 @@ STUDENT = 4242
 
 
 class RecordingSink:
-    """Keeps what it receives, dedupes by inbox key, and can fail or stall on demand."""
+    """Keeps what it receives, dedupes by inbox key, and can fail or stall on demand. What
+    it takes is read at once by the channel's worker side (`read`), into `events`."""
 
     def __init__(self) -> None:
         self.events: list[Inbound] = []
@@ -31,9 +32,10 @@ class RecordingSink:
         self.fail_times = 0
         self.stall: asyncio.Event | None = None
         self.started = asyncio.Event()
+        self.reader: TelegramChannel | None = None
         self._seen: set[tuple[str, str]] = set()
 
-    async def receive(self, event: Inbound) -> bool:
+    async def accept(self, entries: Sequence[RawEvent]) -> list[bool]:
         self.attempts += 1
         self.started.set()
         if self.stall is not None:
@@ -41,12 +43,18 @@ class RecordingSink:
         if self.fail_times:
             self.fail_times -= 1
             raise RuntimeError("inbox unavailable")
-        key = (event.channel, event.event_id)
-        if key in self._seen:
-            return False
-        self._seen.add(key)
-        self.events.append(event)
-        return True
+        fresh = []
+        for entry in entries:
+            key = (entry.channel, entry.event_id)
+            fresh.append(key not in self._seen)
+            if key in self._seen:
+                continue
+            self._seen.add(key)
+            assert self.reader is not None
+            event = await self.reader.read(entry.body)
+            if event is not None:
+                self.events.append(event)
+        return fresh
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[Inbound]:
         deadline = asyncio.get_running_loop().time() + timeout
@@ -88,7 +96,7 @@ def sink() -> RecordingSink:
 
 
 def make_channel(server: LocalServer, sink: RecordingSink, **options: object) -> TelegramChannel:
-    return TelegramChannel(
+    channel = TelegramChannel(
         token=TOKEN,
         sink=sink,
         api_url=f"{server.url}/bot",
@@ -96,6 +104,8 @@ def make_channel(server: LocalServer, sink: RecordingSink, **options: object) ->
         request_timeout=1.0,
         **options,  # type: ignore[arg-type]
     )
+    sink.reader = channel
+    return channel
 
 
 @pytest.fixture
@@ -361,7 +371,7 @@ async def test_webhook_with_the_right_secret_is_stored(
     assert sink.attempts == 2
 
 
-async def test_webhook_callback_is_answered_before_returning(
+async def test_webhook_callback_is_answered_and_marked_when_read(
     fake: FakeTelegram, sink: RecordingSink, webhook: TelegramChannel
 ) -> None:
     update = fake.callback_update(STUDENT, "d1", buttons=[("One", "d1"), ("Two", "d2")])

@@ -1,0 +1,104 @@
+"""Group commit: many concurrent webhooks, one INSERT (committed on its own) for all of them.
+
+Each caller waits until its own events are committed (a webhook answers 200 only then).
+While one batch is being written, the events arriving meanwhile queue up and go in the
+next one, so under load a batch grows to what came in during one write, and when the
+load is light an event waits for nothing but its own write. One writer: the events are
+committed, and get their ids (the order they are handled in), in the order they came.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bot.clock import Clock
+from bot.db.repo_messaging import NewEvent
+from bot.db.uow import Database
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500  # events per INSERT (8 parameters each; far below SQLite's 32,766)
+
+Committed = Callable[[list[NewEvent]], None]
+
+
+class GroupCommit:
+    """The inbox's writer: `add` returns once the events are durable."""
+
+    def __init__(self, db: Database, clock: Clock, *, committed: Committed | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        # Told (synchronously, right after each write) which events were new.
+        self.committed = committed
+        self._queue: list[tuple[list[NewEvent], asyncio.Future[list[bool]]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def add(self, events: Sequence[NewEvent]) -> list[bool]:
+        """Commit the events; per event, False when its key was already in the inbox (or
+        earlier in the same batch)."""
+        if not events:
+            return []
+        future: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(_retrieve)  # a caller that went away leaves no warning
+        self._queue.append((list(events), future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_all(), name="inbox-group-commit")
+        # Shielded: a cancelled request must not cancel the write the others wait for.
+        return await asyncio.shield(future)
+
+    async def idle(self) -> None:
+        """Wait until everything added so far is written (or failed)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    async def _write_all(self) -> None:
+        while self._queue:
+            batch = self._take()
+            try:
+                fresh = await self._write([event for events, _ in batch for event in events])
+            except Exception as exc:
+                log.error("inbox.write_failed", extra={"error": type(exc).__name__})
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            start = 0
+            for events, future in batch:
+                if not future.done():
+                    future.set_result(fresh[start : start + len(events)])
+                start += len(events)
+
+    def _take(self) -> list[tuple[list[NewEvent], asyncio.Future[list[bool]]]]:
+        taken, size = 0, 0
+        for events, _ in self._queue:
+            if taken and size + len(events) > MAX_BATCH:
+                break
+            taken, size = taken + 1, size + len(events)
+        batch, self._queue = self._queue[:taken], self._queue[taken:]
+        return batch
+
+    async def _write(self, events: list[NewEvent]) -> list[bool]:
+        """One INSERT … ON CONFLICT DO NOTHING, committed on its own (on PostgreSQL its
+        commit wakes the workers of other processes); per event, whether it is new."""
+        async with self.db.intake() as inbox:
+            inserted = await inbox.add_many(events, now=self.clock.now())
+        fresh: list[bool] = []
+        new: list[NewEvent] = []
+        for event in events:
+            key = (event.channel, event.event_id)
+            is_new = key in inserted
+            inserted.discard(key)  # a key twice in one batch: the first one is the new one
+            fresh.append(is_new)
+            if is_new:
+                new.append(event)
+        if new and self.committed is not None:
+            self.committed(new)
+        return fresh
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
