@@ -63,9 +63,14 @@ def bot_env(database_url: str, tg_url: str, line_url: str, port: int) -> dict[st
 
 
 def start_bot(env: dict[str, str], role: str = "all") -> subprocess.Popen[bytes]:
+    return start_process(["-m", "bot.cli", "run", "--role", role], env)
+
+
+def start_process(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A Python process of this checkout, with these FURIKAERI_* settings and no others."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("FURIKAERI_")}
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run", "--role", role],
+        [sys.executable, *args],
         env={**clean, "PYTHONPATH": str(ROOT), **env},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -14,16 +14,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
 
-from benchmarks.intake import fresh_postgresql, peak_rss_mb
+from benchmarks.intake import fresh_postgresql, peak_rss_mb, start_process, stop_bot
 from tests.fakes.line_api import LineApiFake, line_event_text, signed_body
 from tests.fakes.server import LocalServer, free_port
 from tests.fakes.telegram_api import SECRET_HEADER, FakeTelegram
@@ -31,7 +29,6 @@ from tests.fakes.telegram_api import SECRET_HEADER, FakeTelegram
 REQUESTS = 1500
 CONCURRENCY = 16
 SENDERS = 50
-ROOT = Path(__file__).resolve().parents[1]
 TG_TOKEN = "123456:BENCH-telegram-token"
 TG_SECRET = "bench-webhook-secret"
 LINE_SECRET = "bench-line-channel-secret"
@@ -95,32 +92,12 @@ async def _wait_healthy(url: str, process: subprocess.Popen[bytes], path: str) -
     raise RuntimeError(f"{url} did not start")
 
 
-def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("FURIKAERI_")}
-    return subprocess.Popen(
-        [sys.executable, *args],
-        env={**clean, "PYTHONPATH": str(ROOT), **env},
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 async def _measure(tmp: Path, postgresql: str | None) -> dict[str, float]:
     tg, line = FakeTelegram(TG_TOKEN), LineApiFake(access_token=LINE_TOKEN)
     figures: dict[str, float] = {}
     with LocalServer(tg.app) as tg_server, LocalServer(line.app) as line_server:
         bare_port = free_port()
-        bare = _start(
+        bare = start_process(
             ["-m", "benchmarks.bare_endpoint", str(bare_port), LINE_SECRET, TG_SECRET], {}
         )
         try:
@@ -133,7 +110,7 @@ async def _measure(tmp: Path, postgresql: str | None) -> dict[str, float]:
                 rate, _ = await _blast(f"{bare_url}/webhook/{name}", requests)
                 figures[f"bare_{name}_per_s"] = rate
         finally:
-            _stop(bare)
+            stop_bot(bare)
 
         env = {
             "FURIKAERI_DEFAULT_LOCALE": "en",
@@ -167,7 +144,7 @@ async def _measure(tmp: Path, postgresql: str | None) -> dict[str, float]:
 async def _furikaeri(tg: FakeTelegram, env: dict[str, str], role: str) -> dict[str, float]:
     """Blast one `furikaeri run --role ROLE` process; its rates, refusals and peak memory."""
     port = free_port()
-    bot = _start(
+    bot = start_process(
         ["-m", "bot.cli", "run", "--role", role], {**env, "FURIKAERI_HTTP_PORT": str(port)}
     )
     figures: dict[str, float] = {}
@@ -183,7 +160,7 @@ async def _furikaeri(tg: FakeTelegram, env: dict[str, str], role: str) -> dict[s
             figures[f"furikaeri_{name}_refused"] = refused
         figures["rss_mb"] = peak_rss_mb(bot.pid)
     finally:
-        _stop(bot)
+        stop_bot(bot)
     return figures
 
 
