@@ -7,7 +7,7 @@ from bot.engine.events import Inbound
 from bot.engine.replies import Reply
 from handlers.buttons import LanguageButton, TimezoneButton
 from handlers.common import invalid_button, language_picker
-from handlers.student import COMMON_ZONES, known_zone
+from handlers.student import COMMON_ZONES, zone_question
 
 
 async def language(event: Inbound, ctx: Context) -> list[Reply]:
@@ -31,25 +31,9 @@ async def choose_language(choice: LanguageButton, event: Inbound, ctx: Context) 
 async def timezone(event: Inbound, ctx: Context) -> list[Reply]:
     """Set the counselor's time zone (an IANA name, or pick a common one)."""
     assert ctx.counselor is not None
-    t = ctx.t
     name = event.args.strip()
-    if not name:
-        buttons = tuple(TimezoneButton(zone).button(zone) for zone in COMMON_ZONES)
-        text = t._(
-            "Your time zone is {zone}. Pick yours, or send /timezone Area/City.",
-            zone=ctx.counselor.timezone,
-        )
-        return [Reply(text=text, buttons=buttons, columns=2)]
-    if not known_zone(name):
-        return [
-            Reply(
-                text=t._(
-                    "I do not know the time zone {zone}. Example: /timezone Asia/Tokyo",
-                    zone=name[:64],
-                )
-            )
-        ]
-    return _set_zone(ctx, name)
+    asked = zone_question(ctx, current=ctx.counselor.timezone, typed=name)
+    return asked if asked is not None else _set_zone(ctx, name)
 
 
 async def timezone_choice(choice: TimezoneButton, event: Inbound, ctx: Context) -> list[Reply]:

@@ -104,28 +104,25 @@ async def timezone(event: Inbound, ctx: Context) -> list[Reply]:
     """Set the time zone (an IANA name, or pick a common one)."""
     assert ctx.student is not None
     name = event.args.strip()
-    if not name:
+    asked = zone_question(ctx, current=ctx.student.timezone, typed=name)
+    return asked if asked is not None else _set_zone(ctx, name)
+
+
+def zone_question(ctx: Context, *, current: str, typed: str) -> list[Reply] | None:
+    """The picker when no zone was typed, a clear answer for an unknown one; None when the
+    typed zone is one to set (students and counselors share this)."""
+    if not typed:
         buttons = tuple(TimezoneButton(zone).button(zone) for zone in COMMON_ZONES)
-        return [
-            Reply(
-                text=ctx.t._(
-                    "Your time zone is {zone}. Pick yours, or send /timezone Area/City.",
-                    zone=ctx.student.timezone,
-                ),
-                buttons=buttons,
-                columns=2,
-            )
-        ]
-    if not known_zone(name):
-        return [
-            Reply(
-                text=ctx.t._(
-                    "I do not know the time zone {zone}. Example: /timezone Asia/Tokyo",
-                    zone=name[:64],
-                )
-            )
-        ]
-    return _set_zone(ctx, name)
+        text = ctx.t._(
+            "Your time zone is {zone}. Pick yours, or send /timezone Area/City.", zone=current
+        )
+        return [Reply(text=text, buttons=buttons, columns=2)]
+    if not known_zone(typed):
+        text = ctx.t._(
+            "I do not know the time zone {zone}. Example: /timezone Asia/Tokyo", zone=typed[:64]
+        )
+        return [Reply(text=text)]
+    return None
 
 
 async def timezone_choice(choice: TimezoneButton, event: Inbound, ctx: Context) -> list[Reply]:
