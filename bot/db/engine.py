@@ -10,6 +10,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from bot.db.sqlite_driver import OneTripDBAPI
+
 # Seconds to wait for the one SQLite connection, or for another process's write lock (a CLI
 # command); inside the process writers queue for the connection and never sleep on a lock.
 SQLITE_WAIT = 30
@@ -25,6 +27,7 @@ def create_engine(url: str, *, name: str = "furikaeri") -> AsyncEngine:
         # for the pool's connection never sleeps in SQLite's busy handler.
         engine = create_async_engine(
             url,
+            module=OneTripDBAPI(),
             connect_args={"timeout": SQLITE_WAIT},
             pool_size=1,
             max_overflow=0,
@@ -51,6 +54,7 @@ def create_test_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(
             url,
+            module=OneTripDBAPI(),
             connect_args={"timeout": SQLITE_WAIT},
             poolclass=NullPool,
             hide_parameters=True,
