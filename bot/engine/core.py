@@ -185,15 +185,19 @@ class Engine:
         return task
 
     async def process_sender(self, sender: str) -> None:
-        """Handle one sender's pending events in order, one at a time."""
+        """Handle one sender's pending events in order, one at a time.
+
+        A slot is held for one read-ahead only, then taken again behind the senders already
+        waiting: a student who answers fast cannot keep a slot while others wait for one."""
         try:
-            async with self._slots:
+            while not self._stopping:
+                self._again.discard(sender)
                 while not self._stopping:
-                    self._again.discard(sender)
-                    while not self._stopping and await self._handle_some(sender):
-                        pass
-                    if sender not in self._again:
-                        break
+                    async with self._slots:
+                        if not await self._handle_some(sender):
+                            break
+                if sender not in self._again:
+                    break
         except Exception:
             # The event stays in the inbox and is handled on the next wake-up or start.
             log.exception("inbox.processing_failed", extra={"channel": sender.split(":", 1)[0]})
