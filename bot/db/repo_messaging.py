@@ -132,9 +132,44 @@ _TABLE = cast(Table, InboxEvent.__table__)
 _ADD = {
     name: insert_(_TABLE)
     .on_conflict_do_nothing(index_elements=["channel", "event_id"])
-    .returning(_TABLE.c.channel, _TABLE.c.event_id)
+    .returning(_TABLE.c.channel, _TABLE.c.event_id, _TABLE.c.id)
     for name, insert_ in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
+
+# On every event's path: built once (building a statement costs more than running it).
+_PENDING_OF = (
+    select(*_PENDING_COLUMNS)
+    .where(InboxEvent.sender == bindparam("sender"), InboxEvent.status == InboxState.PENDING)
+    .order_by(InboxEvent.id)
+    .limit(bindparam("limit"))
+)
+_FINISH = (
+    update(InboxEvent)
+    .where(InboxEvent.id == bindparam("row_id"), InboxEvent.status == InboxState.PENDING)
+    .values(
+        status=InboxState.DONE,
+        processed_at=bindparam("now"),
+        attempts=InboxEvent.attempts + 1,
+        payload=None,
+        sender=bindparam("sender"),
+    )
+    .execution_options(synchronize_session=False)
+)
+_CHAT_WAITING = (
+    select(OutboxMessage.id)
+    .where(
+        OutboxMessage.channel == bindparam("channel"),
+        OutboxMessage.chat_id == bindparam("chat_id"),
+        OutboxMessage.status == "pending",
+        or_(
+            OutboxMessage.due_at <= bindparam("now"),
+            OutboxMessage.attempts > 0,
+            OutboxMessage.claimed_until.is_not(None),
+        ),
+    )
+    .limit(1)
+)
+_EXISTING_STUDENTS = select(Student.id).where(Student.id.in_(bindparam("ids", expanding=True)))
 
 
 class InboxIntake:
@@ -146,9 +181,12 @@ class InboxIntake:
     def __init__(self, connection: AsyncConnection) -> None:
         self.c = connection
 
-    async def add_many(self, events: Sequence[NewEvent], *, now: datetime) -> set[tuple[str, str]]:
+    async def add_many(
+        self, events: Sequence[NewEvent], *, now: datetime
+    ) -> dict[tuple[str, str], int]:
         """Insert the events in one statement, in order, skipping keys already there (also
-        a key twice in `events`: the first one counts). Returns the keys inserted."""
+        a key twice in `events`: the first one counts). Returns the keys inserted, with
+        their row ids."""
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         for event in events:
             rows.setdefault(
@@ -165,12 +203,12 @@ class InboxIntake:
                 },
             )
         if not rows:
-            return set()
+            return {}
         # Many parameter sets become one multi-row INSERT, compiled once (SQLAlchemy's
         # "insertmanyvalues").
         statement = _ADD[self.c.dialect.name]
         result = await self.c.execute(statement, list(rows.values()))
-        return {(channel, event_id) for channel, event_id in result.all()}
+        return {(channel, event_id): row_id for channel, event_id, row_id in result.all()}
 
 
 class Inbox:
@@ -183,14 +221,12 @@ class Inbox:
         self, *, channel: str, event_id: str, sender: str, payload: dict[str, Any], now: datetime
     ) -> int | None:
         """Insert the event; its id, or None when (channel, event_id) is already there."""
-        if not await self.add_many([NewEvent(channel, event_id, sender, payload)], now=now):
-            return None
-        query = select(InboxEvent.id).where(
-            InboxEvent.channel == channel, InboxEvent.event_id == event_id
-        )
-        return await self.s.scalar(query)
+        inserted = await self.add_many([NewEvent(channel, event_id, sender, payload)], now=now)
+        return inserted.get((channel, event_id))
 
-    async def add_many(self, events: Sequence[NewEvent], *, now: datetime) -> set[tuple[str, str]]:
+    async def add_many(
+        self, events: Sequence[NewEvent], *, now: datetime
+    ) -> dict[tuple[str, str], int]:
         """Insert the events in one statement (see InboxIntake.add_many)."""
         return await InboxIntake(await self.s.connection()).add_many(events, now=now)
 
@@ -206,13 +242,8 @@ class Inbox:
 
     async def pending_of(self, sender: str, limit: int = 50) -> list[PendingEvent]:
         """The sender's pending events, oldest first."""
-        query = (
-            select(*_PENDING_COLUMNS)
-            .where(InboxEvent.sender == sender, InboxEvent.status == InboxState.PENDING)
-            .order_by(InboxEvent.id)
-            .limit(limit)
-        )
-        return [PendingEvent(*row) for row in (await self.s.execute(query)).all()]
+        rows = await self.s.execute(_PENDING_OF, {"sender": sender, "limit": limit})
+        return [PendingEvent(*row) for row in rows.all()]
 
     async def next_pending(self, sender: str) -> PendingEvent | None:
         found = await self.pending_of(sender, limit=1)
@@ -221,18 +252,8 @@ class Inbox:
     async def finish(self, event: PendingEvent, *, now: datetime) -> bool:
         """Mark handled. The payload (which may hold what the student typed) and the sender
         (a chat identity) are dropped. False when it was no longer pending."""
-        result = await self.s.execute(
-            update(InboxEvent)
-            .where(InboxEvent.id == event.id, InboxEvent.status == InboxState.PENDING)
-            .values(
-                status=InboxState.DONE,
-                processed_at=now,
-                attempts=InboxEvent.attempts + 1,
-                payload=None,
-                sender=handled_sender(event.channel),
-            )
-            .execution_options(synchronize_session=False)
-        )
+        values = {"row_id": event.id, "now": now, "sender": handled_sender(event.channel)}
+        result = await self.s.execute(_FINISH, values)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def fail(
@@ -354,9 +375,7 @@ class Outbox:
         await self.s.flush()
         wanted = set().union(*concerns)
         if wanted:
-            existing = set(
-                (await self.s.scalars(select(Student.id).where(Student.id.in_(wanted)))).all()
-            )
+            existing = set((await self.s.scalars(_EXISTING_STUDENTS, {"ids": wanted})).all())
             pairs = [
                 {"outbox_id": row.id, "student_id": student_id}
                 for row, students in zip(rows, concerns, strict=True)
@@ -471,17 +490,8 @@ class Outbox:
     async def chat_waiting(self, channel: str, chat_id: str, now: datetime) -> bool:
         """Whether an earlier message to this chat is still due, retrying or being sent (a
         new one must not overtake it)."""
-        query = select(OutboxMessage.id).where(
-            OutboxMessage.channel == channel,
-            OutboxMessage.chat_id == chat_id,
-            OutboxMessage.status == "pending",
-            or_(
-                OutboxMessage.due_at <= now,
-                OutboxMessage.attempts > 0,
-                OutboxMessage.claimed_until.is_not(None),
-            ),
-        )
-        return await self.s.scalar(query.limit(1)) is not None
+        values = {"channel": channel, "chat_id": chat_id, "now": now}
+        return await self.s.scalar(_CHAT_WAITING, values) is not None
 
     async def release(self, row_id: int, *, due_at: datetime, error: str) -> None:
         """Give a claimed row back to be tried again at `due_at` (unless it was cancelled)."""

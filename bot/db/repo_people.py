@@ -6,11 +6,17 @@ import hashlib
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.codes import new_code, normalize
 from bot.db.models import ChannelAccount, Code, CodeAttempt, Counselor, Student
+
+# On every event's path: built once (building a statement costs more than running it).
+_FIND_ACCOUNT = select(ChannelAccount).where(
+    ChannelAccount.channel == bindparam("channel"),
+    ChannelAccount.external_id == bindparam("external_id"),
+)
 
 
 def hash_code(code: str) -> str:
@@ -99,11 +105,7 @@ class Accounts:
         self.s = session
 
     async def find(self, channel: str, external_id: str) -> ChannelAccount | None:
-        return await self.s.scalar(
-            select(ChannelAccount).where(
-                ChannelAccount.channel == channel, ChannelAccount.external_id == external_id
-            )
-        )
+        return await self.s.scalar(_FIND_ACCOUNT, {"channel": channel, "external_id": external_id})
 
     async def may_keep_words(self, channel: str, external_id: str) -> bool:
         """True for a counselor's chat account or a student's who consented."""

@@ -6,12 +6,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.db.models import Answer, AuditEntry, CounselingSession, Run, Student
 from bot.db.states import OPEN_RUN_STATES, RunState
+
+# On every answer's path: built once (building a statement costs more than running it).
+_ACTIVE_RUN = (
+    select(Run)
+    .where(Run.student_id == bindparam("student_id"), Run.state == RunState.ACTIVE)
+    .order_by(Run.id.desc())
+    .limit(1)
+)
 
 
 class Sessions:
@@ -65,13 +73,7 @@ class Runs:
         return await self.s.get(Run, run_id)
 
     async def active_of(self, student_id: int) -> Run | None:
-        query = (
-            select(Run)
-            .where(Run.student_id == student_id, Run.state == RunState.ACTIVE)
-            .order_by(Run.id.desc())
-            .limit(1)
-        )
-        return await self.s.scalar(query)
+        return await self.s.scalar(_ACTIVE_RUN, {"student_id": student_id})
 
     async def open_of(self, student_id: int) -> list[Run]:
         query = select(Run).where(Run.student_id == student_id, Run.state.in_(OPEN_RUN_STATES))

@@ -34,6 +34,9 @@ Screen = Callable[[Inbound, Context], Inbound]
 RAW = "raw"  # an inbox payload {"raw": …} is a platform update as it came; else an Inbound
 READ_AHEAD = 20  # pending events of one sender read at once (one process)
 HANDLING_SLOTS = 16  # senders handled at the same time by one process
+# Events this process committed are handed to its handlers in memory (no read of the inbox)
+# up to this many at a time; beyond it, a flood is read back from the inbox instead.
+HANDED_OVER_MAX = 2000
 
 # Said when a handler raised: the event is kept as failed until the admin retries it.
 APOLOGY = N_("Something went wrong on our side. Your message is kept, and we will try again.")
@@ -109,6 +112,13 @@ class Engine:
         self.intake = GroupCommit(db, clock, committed=self._committed)
         self._running: dict[str, asyncio.Task[None]] = {}  # sender -> the task handling it
         self._again: set[str] = set()  # senders with events newer than their task's read
+        # One process: events its intake committed, per sender, in inbox order; and the
+        # senders whose pending events must be read from the inbox (left by a restart, a
+        # retry, or more than were handed over).
+        self._handed: dict[str, list[PendingEvent]] = {}
+        self._handed_count = 0
+        self._unread: set[str] = set()
+        self._handled_up_to: dict[str, int] = {}  # sender -> last row id its task handled
         self._slots = asyncio.Semaphore(HANDLING_SLOTS)
         self._stopping = False
 
@@ -135,11 +145,21 @@ class Engine:
             for row, new in zip(rows, fresh, strict=True):
                 self.metrics.webhook_events.labels(row.channel, "new" if new else "duplicate").inc()
 
-    def _committed(self, rows: list[NewEvent]) -> None:
-        """New events are in the inbox: handle them here, unless workers elsewhere do."""
-        if self.handles_events:
-            for sender in dict.fromkeys(row.sender for row in rows):
-                self._spawn(sender)
+    def _committed(self, rows: list[PendingEvent]) -> None:
+        """New events are in the inbox: handle them here, unless workers elsewhere do.
+        With one process they are handed over as they are, saving a read of the inbox."""
+        if not self.handles_events:
+            return
+        for row in rows:
+            if self.db.shared or row.sender in self._unread:
+                pass  # read from the inbox: under an advisory lock, or behind older events
+            elif self._handed_count >= HANDED_OVER_MAX:
+                self._unread.add(row.sender)
+            else:
+                self._handed.setdefault(row.sender, []).append(row)
+                self._handed_count += 1
+        for sender in dict.fromkeys(row.sender for row in rows):
+            self._spawn(sender)
 
     # -- the worker side: handling ----------------------------------------------------------
     async def drain(self) -> None:
@@ -171,6 +191,7 @@ class Engine:
             senders = await uow.inbox.pending_senders()
         if self._stopping:
             return 0
+        self._unread.update(senders)
         await asyncio.gather(*(self._spawn(s) for s in senders), return_exceptions=True)
         return len(senders)
 
@@ -203,6 +224,7 @@ class Engine:
             log.exception("inbox.processing_failed", extra={"channel": sender.split(":", 1)[0]})
         finally:
             self._again.discard(sender)
+            self._handled_up_to.pop(sender, None)
             del self._running[sender]
 
     async def _handle_some(self, sender: str) -> bool:
@@ -220,18 +242,35 @@ class Engine:
                 outcome = await self._handle_row(uow, row, await self._read(row))
             await self._after(sender, outcome)
             return True
-        # One process: its task per sender keeps the order. Read a few, then handle each in
-        # its own transaction; platform calls (the LINE profile) hold no database lock.
-        async with self.db.uow() as uow:
-            rows = await uow.inbox.pending_of(sender, limit=READ_AHEAD)
+        # One process: its task per sender keeps the order. Handle each event in its own
+        # transaction; platform calls (the LINE profile) hold no database lock.
+        rows = await self._next_rows(sender)
         for row in rows:
             if self._stopping:
                 return False
             read = await self._read(row)
             async with self.db.uow() as uow:
                 outcome = await self._handle_row(uow, row, read)
+            self._handled_up_to[sender] = row.id
             await self._after(sender, outcome)
         return bool(rows)
+
+    async def _next_rows(self, sender: str) -> list[PendingEvent]:
+        """The sender's next events (one process): a read of the inbox when it may hold
+        events not handed over, else those handed over. One handed over after a read that
+        found it is skipped (by id); handled twice, it would change nothing (`finish`
+        refuses an event no longer pending)."""
+        handed = self._handed.pop(sender, [])
+        self._handed_count -= len(handed)
+        if sender not in self._unread:
+            done = self._handled_up_to.get(sender, 0)
+            return [row for row in handed if row.id > done]
+        self._unread.discard(sender)
+        async with self.db.uow() as uow:
+            rows = await uow.inbox.pending_of(sender, limit=READ_AHEAD)
+        if len(rows) == READ_AHEAD:
+            self._unread.add(sender)  # more than one read-ahead left
+        return rows
 
     async def _read(self, row: PendingEvent) -> Read:
         """The neutral event a stored row holds: a platform update is read by its channel."""

@@ -15,14 +15,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.clock import Clock
-from bot.db.repo_messaging import NewEvent
+from bot.db.repo_messaging import NewEvent, PendingEvent
 from bot.db.uow import Database
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500  # events per INSERT (8 parameters each; far below SQLite's 32,766)
 
-Committed = Callable[[list[NewEvent]], None]
+# Told the new events as the inbox now holds them (their row ids, in order).
+Committed = Callable[[list[PendingEvent]], None]
 
 
 class GroupCommit:
@@ -83,19 +84,19 @@ class GroupCommit:
     async def _write(self, events: list[NewEvent]) -> list[bool]:
         """One INSERT … ON CONFLICT DO NOTHING, committed on its own (on PostgreSQL its
         commit wakes the workers of other processes); per event, whether it is new."""
+        now = self.clock.now()
         async with self.db.intake() as inbox:
-            inserted = await inbox.add_many(events, now=self.clock.now())
+            inserted = await inbox.add_many(events, now=now)
         fresh: list[bool] = []
-        new: list[NewEvent] = []
+        new: list[PendingEvent] = []
         for event in events:
-            key = (event.channel, event.event_id)
-            is_new = key in inserted
-            inserted.discard(key)  # a key twice in one batch: the first one is the new one
-            fresh.append(is_new)
-            if is_new:
-                new.append(event)
+            # A key twice in one batch: the first one is the new one.
+            row_id = inserted.pop((event.channel, event.event_id), None)
+            fresh.append(row_id is not None)
+            if row_id is not None:
+                new.append(PendingEvent(row_id, event.channel, event.sender, event.payload, now))
         if new and self.committed is not None:
-            self.committed(new)
+            self.committed(sorted(new, key=lambda row: row.id))
         return fresh
 
 

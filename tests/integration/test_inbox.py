@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from bot.engine import core
 from bot.engine.events import Kind
 from tests.harness import Harness
 
@@ -72,3 +75,18 @@ async def test_events_left_unhandled_are_picked_up_at_start(harness: Harness) ->
         await uow.commit()
     await harness.engine.process_pending()
     assert await _answers(harness, student_id) == ["written just before a crash"]
+
+
+async def test_answers_beyond_what_is_handed_over_in_memory_are_read_back_in_order(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A flood: past HANDED_OVER_MAX the engine stops handing new events over in memory
+    # and reads them back from the inbox; order and exactly-once must hold across both.
+    monkeypatch.setattr(core, "HANDED_OVER_MAX", 2)
+    student_id, _ = await _reflection_started(harness)
+    for n in range(5):
+        await harness.engine.receive(harness.event("s1", f"answer {n}"))
+    await harness.engine.drain()
+    assert await _answers(harness, student_id) == [f"answer {n}" for n in range(5)]
+    async with harness.engine.db.uow() as uow:
+        assert await uow.inbox.pending_senders() == []
