@@ -13,9 +13,16 @@ from bot.codes import new_code, normalize
 from bot.db.models import ChannelAccount, Code, CodeAttempt, Counselor, Student
 
 # On every event's path: built once (building a statement costs more than running it).
-_FIND_ACCOUNT = select(ChannelAccount).where(
+_BY_EXTERNAL_ID = (
     ChannelAccount.channel == bindparam("channel"),
     ChannelAccount.external_id == bindparam("external_id"),
+)
+_FIND_ACCOUNT = select(ChannelAccount).where(*_BY_EXTERNAL_ID)
+_FIND_WITH_PERSON = (
+    select(ChannelAccount, Student, Counselor)
+    .outerjoin(Student, Student.id == ChannelAccount.student_id)
+    .outerjoin(Counselor, Counselor.id == ChannelAccount.counselor_id)
+    .where(*_BY_EXTERNAL_ID)
 )
 
 
@@ -106,6 +113,17 @@ class Accounts:
 
     async def find(self, channel: str, external_id: str) -> ChannelAccount | None:
         return await self.s.scalar(_FIND_ACCOUNT, {"channel": channel, "external_id": external_id})
+
+    async def find_with_person(
+        self, channel: str, external_id: str
+    ) -> tuple[ChannelAccount | None, Student | None, Counselor | None]:
+        """The account, and the student or counselor it belongs to, in one query."""
+        values = {"channel": channel, "external_id": external_id}
+        row = (await self.s.execute(_FIND_WITH_PERSON, values)).first()
+        if row is None:
+            return None, None, None
+        account, student, counselor = row
+        return account, student, counselor
 
     async def may_keep_words(self, channel: str, external_id: str) -> bool:
         """True for a counselor's chat account or a student's who consented."""

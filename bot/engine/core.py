@@ -385,16 +385,14 @@ class Engine:
 
     async def _context_for(self, uow: UnitOfWork, event: Inbound) -> Context:
         ctx = self.context(uow)
-        account = await uow.accounts.find(event.channel, event.user_id)
+        account, student, counselor = await uow.accounts.find_with_person(
+            event.channel, event.user_id
+        )
         ctx.account = account
-        if account is not None and account.student_id is not None:
-            ctx.student = await uow.students.get(account.student_id)
-            if ctx.student is not None:
-                ctx.locale = ctx.student.locale
-        elif account is not None and account.counselor_id is not None:
-            ctx.counselor = await uow.counselors.get(account.counselor_id)
-            if ctx.counselor is not None:
-                ctx.locale = ctx.counselor.locale
+        if student is not None:
+            ctx.student, ctx.locale = student, student.locale
+        elif counselor is not None:
+            ctx.counselor, ctx.locale = counselor, counselor.locale
         return ctx
 
     def context(self, uow: UnitOfWork) -> Context:

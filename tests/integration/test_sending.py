@@ -148,7 +148,9 @@ async def test_a_line_reply_is_sent_without_claiming_it_and_a_batch_without_rere
     await world.dispatcher.send_now(ids)
     assert all(_line_texts(world, chat) == ["hello"] for chat in chats)
     reads = [s for s in statements if s.startswith("SELECT") and "FROM outbox" in s]
-    assert len(reads) <= 40, len(reads)  # the old rounds re-read every row: ~200 reads
+    # About 30 (claims in batches, and looks while the push rate holds rows back; more on a
+    # busy machine, as the pacing is timed); the old rounds re-read every row: ~200 reads.
+    assert len(reads) <= 60, len(reads)
 
 
 def _tg_texts(world: World, chat: str) -> list[str]:
