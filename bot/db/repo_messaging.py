@@ -170,6 +170,23 @@ _CHAT_WAITING = (
     .limit(1)
 )
 _EXISTING_STUDENTS = select(Student.id).where(Student.id.in_(bindparam("ids", expanding=True)))
+# Core, not the ORM's unit of work: a reply is written on every answer's path. Every row
+# names every column (one multi-row INSERT needs the same columns in each).
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_ADD_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
+_NEW_OUTBOX_ROW: dict[str, Any] = {
+    "student_id": None,
+    "run_id": None,
+    "payload": None,
+    "status": OutboxState.PENDING,
+    "attempts": 0,
+    "claimed_until": None,
+    "last_error": "",
+    "reply_token": "",
+    "reply_token_expires_at": None,
+    "forget_chat": False,
+    "sent_at": None,
+}
 
 
 class InboxIntake:
@@ -358,32 +375,31 @@ class Outbox:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
-    async def add(self, *, concerns: Collection[int] = (), **values: Any) -> OutboxMessage:
-        """Queue a message, recording which students it concerns (those that exist)."""
-        [row] = await self.add_many([values], concerns=[concerns])
-        return row
+    async def add(self, *, concerns: Collection[int] = (), **values: Any) -> int:
+        """Queue a message, recording which students it concerns (those that exist); its id."""
+        [row_id] = await self.add_many([values], concerns=[concerns])
+        return row_id
 
     async def add_many(
         self, values: Sequence[dict[str, Any]], *, concerns: Sequence[Collection[int]]
-    ) -> list[OutboxMessage]:
+    ) -> list[int]:
         """Queue messages (one INSERT for all), recording which students each concerns
-        (those that exist): a scheduled job may queue hundreds at once."""
-        rows = [OutboxMessage(**value) for value in values]
-        if not rows:
+        (those that exist): a scheduled job may queue hundreds at once. Their ids, in order."""
+        if not values:
             return []
-        self.s.add_all(rows)
-        await self.s.flush()
+        rows = [{**_NEW_OUTBOX_ROW, **value} for value in values]
+        ids = list((await self.s.scalars(_ADD_OUTBOX, rows)).all())
         wanted = set().union(*concerns)
         if wanted:
             existing = set((await self.s.scalars(_EXISTING_STUDENTS, {"ids": wanted})).all())
             pairs = [
-                {"outbox_id": row.id, "student_id": student_id}
-                for row, students in zip(rows, concerns, strict=True)
+                {"outbox_id": row_id, "student_id": student_id}
+                for row_id, students in zip(ids, concerns, strict=True)
                 for student_id in sorted(set(students) & existing)
             ]
             if pairs:
                 await self.s.execute(insert(OutboxConcern), pairs)
-        return rows
+        return ids
 
     async def claim(
         self,

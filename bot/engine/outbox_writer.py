@@ -140,24 +140,24 @@ async def enqueue(
             value.update(reply_token=reply_token, reply_token_expires_at=token_expiry)
             tokens.append("")
         values.append(value)
-    stored = await uow.outbox.add_many(values, concerns=[row.concerns for row in rows])
+    ids = await uow.outbox.add_many(values, concerns=[row.concerns for row in rows])
     due_now: list[Due] = []
-    for message, value, token in zip(stored, values, tokens, strict=True):
+    for row_id, value, token in zip(ids, values, tokens, strict=True):
         if token:
             due_now.append(
                 ClaimedMessage(
-                    id=message.id,
-                    channel=message.channel,
-                    chat_id=message.chat_id,
-                    student_id=message.student_id,
+                    id=row_id,
+                    channel=value["channel"],
+                    chat_id=value["chat_id"],
+                    student_id=value["student_id"],
                     attempts=1,
-                    idempotency_key=message.idempotency_key,
+                    idempotency_key=value["idempotency_key"],
                     payload=value["payload"],
                     reply_token=token,
                 )
             )
-        elif message.due_at <= now:
-            due_now.append(message.id)
+        elif value["due_at"] <= now:
+            due_now.append(row_id)
     return due_now
 
 

@@ -318,7 +318,7 @@ async def test_a_digest_waiting_to_go_out_is_dropped_when_the_student_forgets(
     await lt.say("s1", VI_ANSWER)
     await translate(lt)
     async with lt.engine.db.uow() as uow:
-        outbox_row = await uow.outbox.add(
+        outbox_id = await uow.outbox.add(
             idempotency_key="digest-quoting-a-translation",
             channel="test",
             chat_id=counselor.user,
@@ -330,7 +330,7 @@ async def test_a_digest_waiting_to_go_out_is_dropped_when_the_student_forgets(
         await uow.commit()
     await admin.forget(lt.engine, student_id=student_id, counselor_id=None)
     async with lt.engine.db.uow() as uow:
-        assert await uow.outbox.get(outbox_row.id) is None
+        assert await uow.outbox.get(outbox_id) is None
 
 
 async def test_the_backlog_counts_what_waits(lt: Harness, libre: FakeLibreTranslate) -> None:
