@@ -49,7 +49,6 @@ if __name__ == "__main__":
         host="127.0.0.1",
         port=int(port),
         log_level="warning",
-        http="httptools",  # the same stack as `furikaeri run` (bot/runner.py)
         access_log=False,
         lifespan="off",
     )

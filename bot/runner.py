@@ -56,7 +56,6 @@ async def serve(
         host=settings.http_host,
         port=settings.http_port,
         log_level="warning",
-        http="httptools",
         lifespan="off",
         access_log=False,
         timeout_graceful_shutdown=HTTP_GRACE,
