@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.db.engine import sessionmaker
+from bot.db.engine import SQLITE_WAIT, sessionmaker
+from bot.db.gate import Gate
 from bot.db.repo_budget import SendBudgets
 from bot.db.repo_digest import DigestReads
 from bot.db.repo_messaging import Inbox, InboxIntake, Outbox, States
@@ -89,20 +90,28 @@ class Database:
         # Several processes handle events on this (PostgreSQL) database: each student's
         # events are then serialized by advisory locks. Set by the composition root.
         self.shared = False
+        # SQLite: turns at its one connection, in order, the intake first (bot/db/gate.py).
+        self._gate = Gate(SQLITE_WAIT) if engine.dialect.name == "sqlite" else None
 
     @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
     def uow(self) -> _UowContext:
-        return _UowContext(self._sessions, self.shared)
+        return _UowContext(self._sessions, self.shared, self._gate)
 
     @contextlib.asynccontextmanager
     async def intake(self) -> AsyncIterator[InboxIntake]:
         """A bare connection for the inbox's intake (no session), in autocommit: each
         statement is committed (durably) before it returns."""
-        async with self._autocommit.connect() as connection:
-            yield InboxIntake(connection)
+        if self._gate is not None:
+            await self._gate.acquire(intake=True)
+        try:
+            async with self._autocommit.connect() as connection:
+                yield InboxIntake(connection)
+        finally:
+            if self._gate is not None:
+                self._gate.release()
 
     async def ping(self) -> bool:
         try:
@@ -117,12 +126,15 @@ class Database:
 
 
 class _UowContext:
-    def __init__(self, factory: async_sessionmaker[Any], shared: bool) -> None:
+    def __init__(self, factory: async_sessionmaker[Any], shared: bool, gate: Gate | None) -> None:
         self._factory = factory
         self._shared = shared
+        self._gate = gate
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> UnitOfWork:
+        if self._gate is not None:
+            await self._gate.acquire()
         self._session = self._factory()
         return UnitOfWork(self._session, shared=self._shared)
 
@@ -138,4 +150,8 @@ class _UowContext:
                 # Whatever was not committed explicitly is rolled back.
                 await self._session.rollback()
         finally:
-            await self._session.close()
+            try:
+                await self._session.close()
+            finally:
+                if self._gate is not None:
+                    self._gate.release()
