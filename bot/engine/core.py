@@ -36,7 +36,7 @@ READ_AHEAD = 20  # pending events of one sender read at once (one process)
 HANDLING_SLOTS = 16  # senders handled at the same time by one process
 # Events this process committed are handed to its handlers in memory (no read of the inbox)
 # up to this many at a time; beyond it, a flood is read back from the inbox instead.
-HANDED_OVER_MAX = 2000
+HANDED_OVER_MAX = 500
 
 # Said when a handler raised: the event is kept as failed until the admin retries it.
 APOLOGY = N_("Something went wrong on our side. Your message is kept, and we will try again.")
