@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.clock import Clock
-from bot.db.repo_messaging import NewEvent, PendingEvent
+from bot.db.repo_messaging import InboxIntake, NewEvent, PendingEvent
 from bot.db.uow import Database
 
 log = logging.getLogger(__name__)
@@ -57,12 +57,18 @@ class GroupCommit:
 
     async def _write_all(self) -> None:
         while self._queue:
-            batch = self._take()
+            batch: list[tuple[list[NewEvent], asyncio.Future[list[bool]]]] = []
             try:
-                fresh = await self._write([event for events, _ in batch for event in events])
+                # The batch is taken once the connection is this writer's: what came in
+                # while it waited for it (SQLite: its turn) goes in the same INSERT.
+                async with self.db.intake() as inbox:
+                    batch = self._take()
+                    fresh = await self._write(
+                        inbox, [event for events, _ in batch for event in events]
+                    )
             except Exception as exc:
                 log.error("inbox.write_failed", extra={"error": type(exc).__name__})
-                for _, future in batch:
+                for _, future in batch or self._take():
                     if not future.done():
                         future.set_exception(exc)
                 continue
@@ -81,12 +87,11 @@ class GroupCommit:
         batch, self._queue = self._queue[:taken], self._queue[taken:]
         return batch
 
-    async def _write(self, events: list[NewEvent]) -> list[bool]:
+    async def _write(self, inbox: InboxIntake, events: list[NewEvent]) -> list[bool]:
         """One INSERT … ON CONFLICT DO NOTHING, committed on its own (on PostgreSQL its
         commit wakes the workers of other processes); per event, whether it is new."""
         now = self.clock.now()
-        async with self.db.intake() as inbox:
-            inserted = await inbox.add_many(events, now=now)
+        inserted = await inbox.add_many(events, now=now)
         fresh: list[bool] = []
         new: list[PendingEvent] = []
         for event in events:
