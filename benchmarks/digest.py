@@ -24,6 +24,7 @@ from sqlalchemy import event
 from bot.bootstrap import build
 from bot.config import load_settings
 from bot.db.migrate import upgrade
+from bot.runner import freeze_startup_objects
 from handlers.digest.build import build_digest
 from tests.seed import seed_history
 
@@ -52,6 +53,7 @@ async def bench(url: str) -> dict[str, float]:
     try:
         await upgrade(app.db.engine)
         counselor_id = await seed(app)
+        freeze_startup_objects()  # as `furikaeri run` does once it has started
         statements = 0
 
         def count(*_: Any) -> None:

