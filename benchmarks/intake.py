@@ -25,6 +25,7 @@ import aiohttp
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from benchmarks.processes import stop_bot
 from bot.bootstrap import build
 from bot.config import load_settings
 from bot.db.migrate import upgrade
@@ -76,15 +77,6 @@ def start_process(args: list[str], env: dict[str, str]) -> subprocess.Popen[byte
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-
-
-def stop_bot(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -30,7 +30,8 @@ import aiohttp
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benchmarks.intake import fresh_postgresql, peak_rss_mb, start_process, stop_bot
+from benchmarks.intake import fresh_postgresql, peak_rss_mb, start_process
+from benchmarks.processes import stop_bot
 from bot.db.engine import create_test_engine
 from bot.db.migrate import upgrade
 from tests.fakes.line_api import LineApiFake, line_event_text, signed_body
