@@ -135,7 +135,12 @@ class _UowContext:
     async def __aenter__(self) -> UnitOfWork:
         if self._gate is not None:
             await self._gate.acquire()
-        self._session = self._factory()
+        try:
+            self._session = self._factory()
+        except BaseException:
+            if self._gate is not None:
+                self._gate.release()
+            raise
         return UnitOfWork(self._session, shared=self._shared)
 
     async def __aexit__(
