@@ -16,14 +16,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from benchmarks.processes import stop_bot
 from bot.bootstrap import build
@@ -86,30 +82,6 @@ def peak_rss_mb(pid: int) -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return 0.0
-
-
-@contextlib.contextmanager
-def fresh_postgresql() -> Iterator[str | None]:
-    """A new empty database on FURIKAERI_TEST_DATABASE_URL's server (dropped after), or
-    None when it is not set."""
-    base_url = os.environ.get("FURIKAERI_TEST_DATABASE_URL", "")
-    if not base_url:
-        yield None
-        return
-    url = "postgresql+asyncpg://" + base_url.split("://", 1)[1]
-    name = f"furikaeri_bench_{uuid.uuid4().hex[:10]}"
-
-    async def run(sql: str) -> None:
-        engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-        await engine.dispose()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{url.rpartition('/')[0]}/{name}"
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def queue_messages(database_url: str) -> None:

@@ -30,8 +30,8 @@ import aiohttp
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benchmarks.intake import fresh_postgresql, peak_rss_mb, start_process
-from benchmarks.processes import stop_bot
+from benchmarks.intake import peak_rss_mb, start_process
+from benchmarks.processes import postgresql_database, stop_bot
 from bot.db.engine import create_test_engine
 from bot.db.migrate import upgrade
 from tests.fakes.line_api import LineApiFake, line_event_text, signed_body
@@ -211,5 +211,5 @@ async def _drained(database: AsyncEngine) -> None:
 
 
 def run() -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp, fresh_postgresql() as postgresql:
+    with tempfile.TemporaryDirectory() as tmp, postgresql_database() as postgresql:
         return asyncio.run(_measure(Path(tmp), postgresql))
