@@ -44,6 +44,7 @@ LINE_TOKEN = "e2e-access-token"
 TG_CHATS = ("2001", "2002", "2003")
 LINE_CHATS = ("U" + "c" * 32, "U" + "d" * 32, "U" + "e" * 32)
 NUMBERED = 6  # queued messages per chat, besides the reflection the process starts itself
+TWO_PROCESS_EXTRA = 24  # more per chat when two processes share the sending
 SCHEDULE = """
 reflection_delay: PT1S
 followups: []
@@ -131,6 +132,7 @@ class Scene:
     env: dict[str, str]
     logs: Path
     numbered: dict[str, list[str]] = field(default_factory=dict)
+    students: dict[str, int] = field(default_factory=dict)  # chat -> student id
     allowed_repeats: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def delivered(self, chat: str) -> list[str]:
@@ -179,7 +181,10 @@ class Scene:
                     self.allowed_repeats[key] += 1
 
     async def done(self) -> bool:
-        complete = all(len(set(self.delivered(c))) == NUMBERED + 2 for c in self.numbered)
+        complete = all(
+            len(set(self.delivered(chat))) == len(numbered) + 2
+            for chat, numbered in self.numbered.items()
+        )
         return complete and not await self.unsent() and await self.runs() == ["active"] * 6
 
 
@@ -250,14 +255,22 @@ async def _seed(scene: Scene) -> None:
     counselor_id, students = await seed_consented_students(
         scene.app.db, engine.clock.now(), {"telegram": TG_CHATS, "line": LINE_CHATS}
     )
+    scene.students = students
     for chat, student_id in students.items():
-        scene.numbered[chat] = [f"message {i} for {chat[:5]}" for i in range(1, NUMBERED + 1)]
-        for text in scene.numbered[chat]:  # one row each
-            async with scene.app.db.uow() as uow:
-                reply = Reply(text=text, to=Recipient("student", student_id))
-                await enqueue(uow, [reply], now=engine.clock.now())
-                await uow.commit()
+        await _queue_numbered(scene, chat, NUMBERED)
         await admin.log_session(engine, counselor_id=counselor_id, student_id=student_id, topics=[])
+
+
+async def _queue_numbered(scene: Scene, chat: str, count: int) -> None:
+    """Queue `count` more numbered messages for this chat, one row each."""
+    numbered = scene.numbered.setdefault(chat, [])
+    first = len(numbered) + 1
+    for i in range(first, first + count):
+        numbered.append(f"message {i} for {chat[:5]}")
+        async with scene.app.db.uow() as uow:
+            reply = Reply(text=numbered[-1], to=Recipient("student", scene.students[chat]))
+            await enqueue(uow, [reply], now=scene.app.engine.clock.now())
+            await uow.commit()
 
 
 def _check_everything_arrived_once(scene: Scene) -> None:
@@ -325,8 +338,11 @@ async def test_two_dispatcher_processes_on_postgresql_send_each_message_once(
 ) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("on SQLite one process runs")
-    # Answers of uneven speed, so each process finds chats free while the other still waits.
-    for seconds in [0.01, 0.04, 0.09] * 40:
+    # Enough rows, answered at uneven speed, that each process finds chats free while the
+    # other still waits (whichever starts first would otherwise hold every chat's turn).
+    for chat in TG_CHATS + LINE_CHATS:
+        await _queue_numbered(scene, chat, TWO_PROCESS_EXTRA)
+    for seconds in [0.01, 0.04, 0.09] * 60:
         scene.tg.delay_next("sendMessage", seconds)
         scene.line.delay_next("push", seconds)
     await scene.set_due(timedelta(hours=1))  # nothing is due until both are up
