@@ -19,10 +19,7 @@ from bot.prompts import Question, QuestionSet
 
 async def session_time(ctx: Context, run: Run) -> datetime | None:
     """When the session that started this run was held (None if it is gone)."""
-    if run.session_id is None:
-        return None
-    session = await ctx.uow.sessions.get(run.session_id)
-    return session.held_at if session is not None else None
+    return await ctx.uow.runs.session_held_at(run)
 
 
 def is_later_day(held_at: datetime | None, now: datetime, zone: str) -> bool:

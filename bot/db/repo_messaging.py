@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     Table,
     and_,
@@ -170,6 +171,14 @@ _CHAT_WAITING = (
     .limit(1)
 )
 _EXISTING_STUDENTS = select(Student.id).where(Student.id.in_(bindparam("ids", expanding=True)))
+# One message (a reply): its concerns in one statement, for the students that still exist
+# (a /forget in the same transaction may just have deleted the one it is written to).
+_ADD_CONCERNS_OF_ONE = insert(cast(Table, OutboxConcern.__table__)).from_select(
+    ["outbox_id", "student_id"],
+    select(bindparam("outbox_id", type_=Integer), Student.id).where(
+        Student.id.in_(bindparam("ids", expanding=True))
+    ),
+)
 # Core, not the ORM's unit of work: a reply is written on every answer's path. Every row
 # names every column (one multi-row INSERT needs the same columns in each).
 _OUTBOX = cast(Table, OutboxMessage.__table__)
@@ -390,7 +399,9 @@ class Outbox:
         rows = [{**_NEW_OUTBOX_ROW, **value} for value in values]
         ids = list((await self.s.scalars(_ADD_OUTBOX, rows)).all())
         wanted = set().union(*concerns)
-        if wanted:
+        if wanted and len(ids) == 1:
+            await self.s.execute(_ADD_CONCERNS_OF_ONE, {"outbox_id": ids[0], "ids": wanted})
+        elif wanted:
             existing = set((await self.s.scalars(_EXISTING_STUDENTS, {"ids": wanted})).all())
             pairs = [
                 {"outbox_id": row_id, "student_id": student_id}

@@ -14,8 +14,10 @@ from bot.db.models import Answer, AuditEntry, CounselingSession, Run, Student
 from bot.db.states import OPEN_RUN_STATES, RunState
 
 # On every answer's path: built once (building a statement costs more than running it).
+# When the run's session was held comes along: the next question shows it.
 _ACTIVE_RUN = (
-    select(Run)
+    select(Run, CounselingSession.held_at)
+    .outerjoin(CounselingSession, CounselingSession.id == Run.session_id)
     .where(Run.student_id == bindparam("student_id"), Run.state == RunState.ACTIVE)
     .order_by(Run.id.desc())
     .limit(1)
@@ -47,6 +49,16 @@ class Sessions:
 class Runs:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
+        self._held_at: dict[int, datetime | None] = {}  # run id -> its session's time, as read
+
+    async def session_held_at(self, run: Run) -> datetime | None:
+        """When the session that started this run was held (None if none, or it is gone)."""
+        if run.session_id is None:
+            return None
+        if run.id not in self._held_at:
+            query = select(CounselingSession.held_at).where(CounselingSession.id == run.session_id)
+            self._held_at[run.id] = await self.s.scalar(query)
+        return self._held_at[run.id]
 
     async def add(
         self,
@@ -73,7 +85,11 @@ class Runs:
         return await self.s.get(Run, run_id)
 
     async def active_of(self, student_id: int) -> Run | None:
-        return await self.s.scalar(_ACTIVE_RUN, {"student_id": student_id})
+        row = (await self.s.execute(_ACTIVE_RUN, {"student_id": student_id})).first()
+        if row is None:
+            return None
+        run, self._held_at[row[0].id] = row
+        return run
 
     async def open_of(self, student_id: int) -> list[Run]:
         query = select(Run).where(Run.student_id == student_id, Run.state.in_(OPEN_RUN_STATES))
