@@ -29,9 +29,12 @@ class Webhook(Protocol):
         """Whether the request carries the platform's secret or signature."""
         ...
 
-    async def handle_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
-        """Verify, commit the update to the inbox as it came, and say what to answer
-        (status, text). Translation and handling happen later, in a worker."""
+    async def handle_webhook(
+        self, headers: Mapping[str, str], body: bytes, *, verified: bool = False
+    ) -> tuple[int, str]:
+        """Verify (unless `authentic` already said yes), commit the update to the inbox as
+        it came, and say what to answer (status, text). Translation and handling happen
+        later, in a worker."""
         ...
 
 
@@ -129,12 +132,13 @@ def create_app(
         except ClientDisconnect:
             return PlainTextResponse("client went away", status_code=400)
         body = b"".join(chunks)
-        if not hook.authentic(request.headers, body):
+        verified = hook.authentic(request.headers, body)
+        if not verified:
             peer = request.client.host if request.client else "unknown"
             forwarded = request.headers.get("x-forwarded-for", "")
             if not limiter.allow(client_address(peer, forwarded, trusted_proxies)):
                 return PlainTextResponse("too many requests", status_code=429)
-        status, text = await hook.handle_webhook(request.headers, body)
+        status, text = await hook.handle_webhook(request.headers, body, verified=verified)
         return PlainTextResponse(text, status_code=status)
 
     async def metrics_page(request: Request) -> Response:
