@@ -301,7 +301,8 @@ class Inbox:
 
     async def pending_of(self, sender: str, limit: int = 50) -> list[PendingEvent]:
         """The sender's pending events, oldest first."""
-        rows = await self.s.execute(_PENDING_OF, {"sender": sender, "limit": limit})
+        connection = await self.s.connection()  # (Core: no ORM layer on every event's path)
+        rows = await connection.execute(_PENDING_OF, {"sender": sender, "limit": limit})
         return [PendingEvent(*row) for row in rows.all()]
 
     async def next_pending(self, sender: str) -> PendingEvent | None:
@@ -312,8 +313,8 @@ class Inbox:
         """Mark handled. The payload (which may hold what the student typed) and the sender
         (a chat identity) are dropped. False when it was no longer pending."""
         values = {"row_id": event.id, "now": now, "sender": handled_sender(event.channel)}
-        result = await self.s.execute(_FINISH, values)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        result = await (await self.s.connection()).execute(_FINISH, values)
+        return bool(result.rowcount)
 
     async def fail(
         self, row_id: int, *, now: datetime, error: str, payload: dict[str, Any] | None = None
@@ -430,10 +431,11 @@ class Outbox:
         if not values:
             return []
         rows = [{**_NEW_OUTBOX_ROW, **value} for value in values]
-        ids = list((await self.s.scalars(_ADD_OUTBOX, rows)).all())
+        connection = await self.s.connection()  # (Core: a reply is written on every answer)
+        ids = list((await connection.execute(_ADD_OUTBOX, rows)).scalars().all())
         wanted = set().union(*concerns)
         if wanted and len(ids) == 1:
-            await self.s.execute(_ADD_CONCERNS_OF_ONE, {"outbox_id": ids[0], "ids": wanted})
+            await connection.execute(_ADD_CONCERNS_OF_ONE, {"outbox_id": ids[0], "ids": wanted})
         elif wanted:
             existing = set((await self.s.scalars(_EXISTING_STUDENTS, {"ids": wanted})).all())
             pairs = [
@@ -551,7 +553,8 @@ class Outbox:
         """Whether an earlier message to this chat is still due, retrying or being sent (a
         new one must not overtake it)."""
         values = {"channel": channel, "chat_id": chat_id, "now": now}
-        return await self.s.scalar(_CHAT_WAITING, values) is not None
+        connection = await self.s.connection()  # (Core: asked for every reply)
+        return await connection.scalar(_CHAT_WAITING, values) is not None
 
     async def release(self, row_id: int, *, due_at: datetime, error: str) -> None:
         """Give a claimed row back to be tried again at `due_at` (unless it was cancelled)."""
