@@ -16,12 +16,18 @@ from tests.fakes.libretranslate_api import FakeLibreTranslate
 from tests.fakes.server import LocalServer, Swappable, free_port
 from tests.fakes.translation_fixtures import DEEPL_KEY, LIBRE_KEY
 
+# Timeouts of the adapters under test: roomy where an answer is expected (a busy CI machine
+# once took over 0.5 s), short where the point is that a slow server is given up on.
+ROOMY = 10.0
+SHORT = 1.5
+SLOW = 5.0  # seconds the fake holds an answer in the timeout tests
+
 
 @pytest.fixture
 async def lt(
     libre: FakeLibreTranslate, libretranslate_server: tuple[LocalServer, Swappable]
 ) -> AsyncIterator[LibreTranslate]:
-    adapter = LibreTranslate(url=libretranslate_server[0].url, api_key=LIBRE_KEY, timeout=0.5)
+    adapter = LibreTranslate(url=libretranslate_server[0].url, api_key=LIBRE_KEY, timeout=ROOMY)
     yield adapter
     await adapter.aclose()
 
@@ -30,7 +36,7 @@ async def lt(
 async def dl(
     deepl_fake: FakeDeepL, deepl_server: tuple[LocalServer, Swappable]
 ) -> AsyncIterator[DeepL]:
-    adapter = DeepL(auth_key=DEEPL_KEY, server_url=deepl_server[0].url, timeout=0.5)
+    adapter = DeepL(auth_key=DEEPL_KEY, server_url=deepl_server[0].url, timeout=ROOMY)
     yield adapter
     await adapter.aclose()
 
@@ -114,14 +120,18 @@ async def test_libretranslate_a_wrong_key_is_refused(
 
 
 async def test_libretranslate_a_slow_answer_times_out(
-    lt: LibreTranslate, libre: FakeLibreTranslate
+    libre: FakeLibreTranslate, libretranslate_server: tuple[LocalServer, Swappable]
 ) -> None:
-    await lt.supports("vi", "ja")
-    libre.delay_next("/translate", 2.0)
-    started = time.monotonic()
-    with pytest.raises(TranslatorUnavailable):
-        await lt.translate(["Xin chào"], source="vi", target="ja")
-    assert time.monotonic() - started < 1.8  # the adapter's timeout (0.5 s), not the server's
+    lt = LibreTranslate(url=libretranslate_server[0].url, api_key=LIBRE_KEY, timeout=SHORT)
+    try:
+        await lt.supports("vi", "ja")
+        libre.delay_next("/translate", SLOW)
+        started = time.monotonic()
+        with pytest.raises(TranslatorUnavailable):
+            await lt.translate(["Xin chào"], source="vi", target="ja")
+    finally:
+        await lt.aclose()
+    assert time.monotonic() - started < SLOW - 1  # the adapter's timeout, not the server's
 
 
 async def test_libretranslate_nobody_listening_is_unavailable() -> None:
@@ -197,11 +207,17 @@ async def test_deepl_a_bad_key_or_used_up_quota_is_refused(
     assert error.value.status == status
 
 
-async def test_deepl_a_slow_answer_times_out(dl: DeepL, deepl_fake: FakeDeepL) -> None:
-    await dl.supports("vi", "ja")
-    deepl_fake.delay_next("/v2/translate", 2.0)
-    with pytest.raises(TranslatorUnavailable):
-        await dl.translate(["Xin chào"], source="vi", target="ja")
+async def test_deepl_a_slow_answer_times_out(
+    deepl_fake: FakeDeepL, deepl_server: tuple[LocalServer, Swappable]
+) -> None:
+    dl = DeepL(auth_key=DEEPL_KEY, server_url=deepl_server[0].url, timeout=SHORT)
+    try:
+        await dl.supports("vi", "ja")
+        deepl_fake.delay_next("/v2/translate", SLOW)
+        with pytest.raises(TranslatorUnavailable):
+            await dl.translate(["Xin chào"], source="vi", target="ja")
+    finally:
+        await dl.aclose()
 
 
 async def test_deepl_nobody_listening_is_unavailable() -> None:
