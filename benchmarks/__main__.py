@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from benchmarks.reference import cpu_reference_ms
 from bot.i18n import set_strict
 
 SUITES = [
@@ -29,6 +30,7 @@ RESULTS = Path(__file__).with_name("results.json")
 
 def main(names: list[str]) -> None:
     set_strict(True)
+    before = cpu_reference_ms()
     results: dict[str, float] = {}
     for suite in names or SUITES:
         figures = importlib.import_module(suite).run()
@@ -36,6 +38,9 @@ def main(names: list[str]) -> None:
         for key, value in figures.items():
             print(f"  {key:44s} {value:12.3f}")
         results.update(figures)
+    # The machine's speed at the start and the end of the run (see benchmarks/reference.py).
+    results["cpu_reference_ms"] = (before + cpu_reference_ms()) / 2
+    print(f"\n  {'cpu_reference_ms':44s} {results['cpu_reference_ms']:12.3f}")
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"\nwritten to {RESULTS}")
 
