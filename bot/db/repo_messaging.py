@@ -24,7 +24,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
@@ -130,13 +129,12 @@ _PENDING_COLUMNS = (
 
 
 _TABLE = cast(Table, InboxEvent.__table__)
-# Built once: the intake runs them for every batch of webhooks.
-_ADD = {
-    name: insert_(_TABLE)
+# Built once: the intake runs them for every batch of webhooks. On SQLite:
+_ADD_ON_SQLITE = (
+    sqlite_insert(_TABLE)
     .on_conflict_do_nothing(index_elements=["channel", "event_id"])
     .returning(_TABLE.c.channel, _TABLE.c.event_id, _TABLE.c.id)
-    for name, insert_ in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
+)
 # The same on PostgreSQL, for asyncpg: arrays in, rows inserted in the order given (so
 # ids follow arrival), keys already there skipped. The JSON goes in as the JSON type's text.
 _ADD_ON_POSTGRESQL = """
@@ -246,8 +244,7 @@ class InboxIntake:
             return await self._add_on_postgresql(list(rows.values()), now)
         # Many parameter sets become one multi-row INSERT, compiled once (SQLAlchemy's
         # "insertmanyvalues").
-        statement = _ADD[self.c.dialect.name]
-        result = await self.c.execute(statement, list(rows.values()))
+        result = await self.c.execute(_ADD_ON_SQLITE, list(rows.values()))
         return {(channel, event_id): row_id for channel, event_id, row_id in result.all()}
 
     async def _add_on_postgresql(
