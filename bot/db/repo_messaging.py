@@ -214,57 +214,78 @@ class InboxIntake:
     transaction. On PostgreSQL a trigger (migration 0008) announces the new rows on
     NOTIFY_CHANNEL with that commit."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, *, held_between_batches: bool) -> None:
         self.c = connection
+        # Whether the writer may keep this connection for its next batch (nobody else
+        # waits for it: not SQLite's one connection).
+        self.held_between_batches = held_between_batches
 
     async def add_many(
         self, events: Sequence[NewEvent], *, now: datetime
     ) -> dict[tuple[str, str], int]:
         """Insert the events in one statement, in order, skipping keys already there (also
-        a key twice in `events`: the first one counts). Returns the keys inserted, with
-        their row ids."""
-        rows: dict[tuple[str, str], dict[str, Any]] = {}
-        for event in events:
-            rows.setdefault(
-                (event.channel, event.event_id),
-                {
-                    "channel": event.channel,
-                    "event_id": event.event_id,
-                    "sender": event.sender,
-                    "payload": event.payload,
-                    "status": "pending",
-                    "received_at": now,
-                    "attempts": 0,
-                    "last_error": "",
-                },
-            )
-        if not rows:
+        a key twice in `events`: the first one counts), and commit. Returns the keys
+        inserted, with their row ids."""
+        if self.c.dialect.name != "postgresql":
+            return await _add_on_sqlite(self.c, events, now)
+        events = _first_of_each_key(events)
+        if not events:
             return {}
-        if self.c.dialect.name == "postgresql":
-            return await self._add_on_postgresql(list(rows.values()), now)
-        # Many parameter sets become one multi-row INSERT, compiled once (SQLAlchemy's
-        # "insertmanyvalues").
-        result = await self.c.execute(_ADD_ON_SQLITE, list(rows.values()))
-        return {(channel, event_id): row_id for channel, event_id, row_id in result.all()}
-
-    async def _add_on_postgresql(
-        self, rows: list[dict[str, Any]], now: datetime
-    ) -> dict[tuple[str, str], int]:
-        """The same INSERT as one statement with arrays for parameters, the same text
-        whatever the batch size (prepared once per connection), given to the driver as it
-        is: SQLAlchemy's compiling of a multi-row INSERT cost more than running it."""
-        result = await self.c.exec_driver_sql(
-            _ADD_ON_POSTGRESQL,
-            (
-                [row["channel"] for row in rows],
-                [row["event_id"] for row in rows],
-                [row["sender"] for row in rows],
-                [json.dumps(row["payload"]) for row in rows],
-                now,
-            ),
-        )
-        found = cast(list[tuple[str, str, int]], result.all())  # (untyped: a driver statement)
+        # Run by asyncpg itself, on this autocommit connection: SQLAlchemy's layers around
+        # a driver statement cost more than running it. A failure discards the connection
+        # (as SQLAlchemy does with a lost one): the pool opens a new one for the next batch.
+        driver = (await self.c.get_raw_connection()).driver_connection
+        assert driver is not None  # (a connection checked out of the pool has one)
+        try:
+            found = await driver.fetch(_ADD_ON_POSTGRESQL, *_arrays(events, now))
+        except BaseException:
+            await self.c.invalidate()
+            raise
         return {(channel, event_id): row_id for channel, event_id, row_id in found}
+
+
+async def _add_on_sqlite(
+    connection: AsyncConnection, events: Sequence[NewEvent], now: datetime
+) -> dict[tuple[str, str], int]:
+    """The inbox INSERT as SQLAlchemy's one multi-row statement ("insertmanyvalues"),
+    compiled once."""
+    rows = [
+        {
+            "channel": event.channel,
+            "event_id": event.event_id,
+            "sender": event.sender,
+            "payload": event.payload,
+            "status": "pending",
+            "received_at": now,
+            "attempts": 0,
+            "last_error": "",
+        }
+        for event in _first_of_each_key(events)
+    ]
+    if not rows:
+        return {}
+    result = await connection.execute(_ADD_ON_SQLITE, rows)
+    return {(channel, event_id): row_id for channel, event_id, row_id in result.all()}
+
+
+def _first_of_each_key(events: Sequence[NewEvent]) -> list[NewEvent]:
+    """The events without a repeated (channel, event_id): the first one counts."""
+    unique: dict[tuple[str, str], NewEvent] = {}
+    for event in events:
+        unique.setdefault((event.channel, event.event_id), event)
+    return list(unique.values())
+
+
+def _arrays(events: Sequence[NewEvent], now: datetime) -> tuple[Any, ...]:
+    """_ADD_ON_POSTGRESQL's parameters: one array per column, the same text whatever the
+    batch size (prepared once per connection)."""
+    return (
+        [event.channel for event in events],
+        [event.event_id for event in events],
+        [event.sender for event in events],
+        [json.dumps(event.payload) for event in events],
+        now,
+    )
 
 
 class Inbox:
@@ -284,7 +305,14 @@ class Inbox:
         self, events: Sequence[NewEvent], *, now: datetime
     ) -> dict[tuple[str, str], int]:
         """Insert the events in one statement (see InboxIntake.add_many)."""
-        return await InboxIntake(await self.s.connection()).add_many(events, now=now)
+        connection = await self.s.connection()
+        if connection.dialect.name != "postgresql":
+            return await _add_on_sqlite(connection, events, now)
+        # Through SQLAlchemy: it begins the session's transaction at its first statement.
+        unique = _first_of_each_key(events)
+        result = await connection.exec_driver_sql(_ADD_ON_POSTGRESQL, _arrays(unique, now))
+        found = cast(list[tuple[str, str, int]], result.all())  # (untyped: a driver statement)
+        return {(channel, event_id): row_id for channel, event_id, row_id in found}
 
     async def pending_senders(self, limit: int = 1000) -> list[str]:
         query = (

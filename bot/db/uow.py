@@ -108,7 +108,7 @@ class Database:
             await self._gate.acquire(intake=True)
         try:
             async with self._autocommit.connect() as connection:
-                yield InboxIntake(connection)
+                yield InboxIntake(connection, held_between_batches=self._gate is None)
         finally:
             if self._gate is not None:
                 self._gate.release()

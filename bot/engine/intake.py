@@ -47,8 +47,9 @@ class GroupCommit:
         self._queue.append((list(events), future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_all(), name="inbox-group-commit")
-        # Shielded: a cancelled request must not cancel the write the others wait for.
-        return await asyncio.shield(future)
+        # A cancelled request cancels only its own future: the write runs in the writer's
+        # task, which the others wait for, and skips a future already done.
+        return await future
 
     async def idle(self) -> None:
         """Wait until everything added so far is written (or failed)."""
@@ -58,25 +59,30 @@ class GroupCommit:
     async def _write_all(self) -> None:
         while self._queue:
             batch: list[tuple[list[NewEvent], asyncio.Future[list[bool]]]] = []
+            connected = False
             try:
                 # The batch is taken once the connection is this writer's: what came in
-                # while it waited for it (SQLite: its turn) goes in the same INSERT.
+                # while it waited for it (SQLite: its turn) goes in the same INSERT. The
+                # connection is kept while more wait, except where others need it between
+                # two batches (SQLite's one connection: units of work take turns with it).
                 async with self.db.intake() as inbox:
-                    batch = self._take()
-                    fresh = await self._write(
-                        inbox, [event for events, _ in batch for event in events]
-                    )
+                    connected = True
+                    while self._queue:
+                        batch = self._take()
+                        fresh = await self._write(
+                            inbox, [event for events, _ in batch for event in events]
+                        )
+                        _deliver(batch, fresh)
+                        batch = []
+                        if not inbox.held_between_batches:
+                            break
             except Exception as exc:
                 log.error("inbox.write_failed", extra={"error": type(exc).__name__})
-                for _, future in batch or self._take():
+                # The batch being written fails; with no connection at all, the oldest
+                # waiting batch does (its webhooks answer 500 and the platform retries).
+                for _, future in batch or ([] if connected else self._take()):
                     if not future.done():
                         future.set_exception(exc)
-                continue
-            start = 0
-            for events, future in batch:
-                if not future.done():
-                    future.set_result(fresh[start : start + len(events)])
-                start += len(events)
 
     def _take(self) -> list[tuple[list[NewEvent], asyncio.Future[list[bool]]]]:
         taken, size = 0, 0
@@ -103,6 +109,17 @@ class GroupCommit:
         if new and self.committed is not None:
             self.committed(sorted(new, key=lambda row: row.id))
         return fresh
+
+
+def _deliver(
+    batch: list[tuple[list[NewEvent], asyncio.Future[list[bool]]]], fresh: list[bool]
+) -> None:
+    """Tell each caller of the batch which of its events were new."""
+    start = 0
+    for events, future in batch:
+        if not future.done():
+            future.set_result(fresh[start : start + len(events)])
+        start += len(events)
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
