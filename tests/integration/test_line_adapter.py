@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
@@ -274,6 +276,35 @@ async def test_signature_header_is_case_insensitive(
 
     assert (await channel.handle_webhook(lowered, body))[0] == 200
     assert len(sink.events) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"events":[]}', "{'events': ['ありがとう、考えてみます']}".encode(), b"\xff\xfe not text"],
+    ids=["ascii", "japanese", "not-utf8"],
+)
+def test_the_signature_check_agrees_with_the_sdks_validator(
+    channel: LineChannel, body: bytes
+) -> None:
+    from linebot.v3 import SignatureValidator
+
+    validator = SignatureValidator(SECRET)
+    for signature in (sign(body, SECRET), sign(body, "another-secret"), "", "bm90IGEgc2ln"):
+        try:
+            sdk = validator.validate(body.decode("utf-8"), signature)
+        except UnicodeDecodeError:
+            sdk = signature == sign(body, SECRET)  # the SDK takes text; LINE signs the bytes
+        assert channel.authentic({"X-Line-Signature": signature}, body) == bool(sdk)
+
+
+def test_taking_a_webhook_imports_no_line_sdk() -> None:
+    """The SDK costs most of a start; it is imported when the channel starts sending."""
+    code = (
+        "import sys, bot.channels.line\n"
+        "print(sorted(m for m in sys.modules if m.startswith('linebot')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize(
@@ -665,7 +696,7 @@ async def test_sending_to_a_user_leaves_nothing(channel: LineChannel, fake: Line
 async def test_fake_enforces_line_limits(channel: LineChannel, fake: LineApiFake) -> None:
     from linebot.v3.messaging import ApiException, PushMessageRequest, TextMessage
 
-    api = channel._require_api()
+    api = channel.messaging().api
     request = PushMessageRequest(to=USER, messages=[TextMessage(text="x" * 5001)])
 
     with pytest.raises(ApiException) as caught:
