@@ -232,14 +232,21 @@ class InboxIntake:
         if not events:
             return {}
         # Run by asyncpg itself, on this autocommit connection: SQLAlchemy's layers around
-        # a driver statement cost more than running it. A failure discards the connection
-        # (as SQLAlchemy does with a lost one): the pool opens a new one for the next batch.
+        # a driver statement cost more than running it.
+        arrays = _arrays(events, now)
         driver = (await self.c.get_raw_connection()).driver_connection
         assert driver is not None  # (a connection checked out of the pool has one)
         try:
-            found = await driver.fetch(_ADD_ON_POSTGRESQL, *_arrays(events, now))
+            found = await driver.fetch(_ADD_ON_POSTGRESQL, *arrays)
+        except Exception:
+            # Again through SQLAlchemy: on a connection the server dropped it fails too,
+            # and SQLAlchemy's error handling then discards every pooled connection opened
+            # before it, so the next batch starts on a new one; any other error the
+            # database gives again. A repeat is harmless (ON CONFLICT DO NOTHING).
+            result = await self.c.exec_driver_sql(_ADD_ON_POSTGRESQL, arrays)
+            found = cast(list[tuple[str, str, int]], result.all())  # (untyped: driver SQL)
         except BaseException:
-            await self.c.invalidate()
+            await self.c.invalidate()  # cancelled mid-statement: not a connection to reuse
             raise
         return {(channel, event_id): row_id for channel, event_id, row_id in found}
 
