@@ -113,7 +113,9 @@ def build(
         commands=handlers.COMMANDS,
         metrics=metrics,
     )
-    engine.handles_events = role != "web"
+    # Not before the channels are started (see start()): until then, webhooks are only
+    # committed to the inbox.
+    engine.handles_events = False
     if channels is None:
         channels = _channels_from(settings, engine)
     metrics.show_channels(channels)
@@ -195,6 +197,9 @@ async def start(app: App, *, migrate: bool = True, with_scheduler: bool = True) 
         await register_telegram_menus(app)
     if not app.handles_events:
         return
+    # Events the web server took while the channels started (the LINE SDK is imported
+    # then) wait in the inbox: the first look at it, below, reads them.
+    app.engine.handles_events = True
     if not with_scheduler:
         await app.engine.process_pending()
         await app.dispatcher.tick()

@@ -107,7 +107,8 @@ class Engine:
         self.sender: Sender | None = None
         # Filled by the composition root: each channel reads its stored platform updates.
         self.readers: dict[str, UpdateReader] = {}
-        # False in a web-only process: its intake leaves the handling to the workers.
+        # False in a web-only process (its intake leaves the handling to the workers), and
+        # until the channels are started: the events it commits wait in the inbox.
         self.handles_events = True
         self.intake = GroupCommit(db, clock, committed=self._committed)
         self._running: dict[str, asyncio.Task[None]] = {}  # sender -> the task handling it

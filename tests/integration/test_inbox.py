@@ -6,9 +6,16 @@ import asyncio
 
 import pytest
 
+from bot.bootstrap import build, start, stop
+from bot.channels.base import Delivery
+from bot.clock import ManualClock
+from bot.config import load_settings
+from bot.db.migrate import upgrade
+from bot.db.models import InboxEvent
 from bot.engine import core
-from bot.engine.events import Kind
-from tests.harness import Harness
+from bot.engine.events import Kind, typed
+from tests.harness import Harness, RecordingChannel
+from tests.stored import rows_of
 
 
 async def _answers(harness: Harness, student_id: int) -> list[str]:
@@ -90,3 +97,58 @@ async def test_answers_beyond_what_is_handed_over_in_memory_are_read_back_in_ord
     assert await _answers(harness, student_id) == [f"answer {n}" for n in range(5)]
     async with harness.engine.db.uow() as uow:
         assert await uow.inbox.pending_senders() == []
+
+
+class SlowToStart(RecordingChannel):
+    """A channel that starts when the test says so (the LINE SDK is imported then)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.may_start = asyncio.Event()
+        self.started = False
+        self.sent_before_start = False
+
+    async def start(self, *, receive: bool = True) -> None:
+        await self.may_start.wait()
+        self.started = True
+
+    async def send(self, delivery: Delivery) -> None:
+        self.sent_before_start |= not self.started
+        await super().send(delivery)
+
+
+async def test_an_event_taken_while_the_channels_start_is_answered_once_they_have(
+    database_url: str,
+) -> None:
+    settings = load_settings(database_url=database_url, default_locale="en", _env_file=None)
+    channel = SlowToStart()
+    app = build(settings, clock=ManualClock(), channels={"test": channel})
+    await upgrade(app.db.engine)
+    starting = asyncio.create_task(start(app, migrate=False, with_scheduler=False))
+    try:
+        # The web server is up and takes a message while the channel is still starting.
+        event = typed(
+            "hello",
+            channel="test",
+            event_id="e1",
+            user_id="u1",
+            chat_id="u1",
+            message_id="e1",
+            received_at=app.engine.clock.now(),
+        )
+        assert await app.engine.receive(event) is True
+        await asyncio.sleep(0.3)
+        assert channel.deliveries == []
+        assert [row.status for row in await rows_of(app.db, InboxEvent)] == ["pending"]
+
+        channel.may_start.set()
+        await starting
+        await app.engine.drain()
+
+        assert not channel.sent_before_start
+        assert [d.chat_id for d in channel.deliveries] == ["u1"]  # answered, once
+        assert [row.status for row in await rows_of(app.db, InboxEvent)] == ["done"]
+    finally:
+        channel.may_start.set()
+        await asyncio.gather(starting, return_exceptions=True)
+        await stop(app)
