@@ -192,7 +192,7 @@ async def start(app: App, *, migrate: bool = True, with_scheduler: bool = True) 
         await upgrade(app.db.engine)
     for channel in app.channels.values():
         if hasattr(channel, "start"):
-            await channel.start(receive=app.role != "worker")
+            await channel.start(receive=app.role != "worker", send=app.role != "web")
     if "telegram" in app.channels and app.role != "worker":
         await register_telegram_menus(app)
     if not app.handles_events:

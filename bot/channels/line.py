@@ -58,11 +58,12 @@ class LineChannel:
         self._out: LineMessaging | None = None
         self._languages = Lru(10_000)  # user id -> profile language ("" when unknown)
 
-    async def start(self, *, receive: bool = True) -> None:
+    async def start(self, *, receive: bool = True, send: bool = True) -> None:
         """Open the Messaging API client (inside the running event loop). LINE posts its
         webhooks to the URL set in its console: nothing to register, whatever `receive`
-        says. The SDK is imported in a thread: the event loop goes on taking webhooks."""
-        if self._out is not None:
+        says. The SDK is imported in a thread: the event loop goes on taking webhooks. A
+        web-only process (`send` False) never sends nor reads a profile: no SDK at all."""
+        if self._out is not None or not send:
             return
         module = await asyncio.to_thread(importlib.import_module, MESSAGING)
         self._out = module.LineMessaging(

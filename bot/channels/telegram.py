@@ -100,9 +100,10 @@ class TelegramChannel:
             raise RuntimeError("TelegramChannel.start() has not run")
         return self._bot
 
-    async def start(self, *, receive: bool = True) -> None:
+    async def start(self, *, receive: bool = True, send: bool = True) -> None:
         """Connect to the Bot API, then (unless only sending: a worker process) either
-        register the webhook or start polling."""
+        register the webhook or start polling. The one Bot client does both, so a process
+        that only receives (`send` False) needs it all the same."""
         self._redact.install()
         bot = Bot(
             self._token,

@@ -108,7 +108,7 @@ class SlowToStart(RecordingChannel):
         self.started = False
         self.sent_before_start = False
 
-    async def start(self, *, receive: bool = True) -> None:
+    async def start(self, *, receive: bool = True, send: bool = True) -> None:
         await self.may_start.wait()
         self.started = True
 
