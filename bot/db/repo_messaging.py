@@ -193,6 +193,19 @@ _ADD_CONCERNS_OF_ONE = insert(cast(Table, OutboxConcern.__table__)).from_select(
 # names every column (one multi-row INSERT needs the same columns in each).
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 _ADD_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
+# Every delivery's: its row is sent (the text is not kept twice, nor a stranger's chat).
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(
+        status=OutboxState.SENT,
+        sent_at=bindparam("sent", type_=_OUTBOX.c.sent_at.type),
+        claimed_until=None,
+        payload=None,
+        last_error="",
+        chat_id=case((_OUTBOX.c.forget_chat, ""), else_=_OUTBOX.c.chat_id),
+    )
+)
 _NEW_OUTBOX_ROW: dict[str, Any] = {
     "student_id": None,
     "run_id": None,
@@ -605,21 +618,8 @@ class Outbox:
         """Record deliveries (row id, when it went), in one statement run for each."""
         if not sent:
             return
-        table = cast(Table, OutboxMessage.__table__)
-        chat_id = case((table.c.forget_chat, ""), else_=table.c.chat_id)
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("row_id"))
-            .values(
-                status=OutboxState.SENT,
-                sent_at=bindparam("sent", type_=table.c.sent_at.type),
-                claimed_until=None,
-                payload=None,
-                last_error="",
-                chat_id=chat_id,
-            )
-        )
-        await self.s.execute(statement, [{"row_id": i, "sent": at} for i, at in sent])
+        connection = await self.s.connection()
+        await connection.execute(_MARK_SENT, [{"row_id": i, "sent": at} for i, at in sent])
 
     async def mark_failed(self, row_id: int, *, error: str, keep_payload: bool = True) -> None:
         """Give up on a row (visible to `furikaeri outbox`); a cancelled row stays cancelled."""

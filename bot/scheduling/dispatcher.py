@@ -307,15 +307,20 @@ class OutboxDispatcher:
         waits: list[float] = []
         async with self.db.uow() as uow:
             for name, rate in self._rates.items():
+                if not await uow.outbox.ready(now=now, channels=[name], ids=ids):
+                    continue  # nothing due (or only rows another process is sending)
                 if not rate.room(wall, horizon, CLAIM_BATCH):
-                    if await uow.outbox.ready(now=now, channels=[name], ids=ids):
-                        waits.append(max(0.005, rate.room_in(wall, horizon, 1)))
+                    waits.append(max(0.005, rate.room_in(wall, horizon, 1)))
                     continue
                 pacing = self._chat_pacing(name, now)
                 if pacing is not None and await uow.outbox.paced(
                     now=now, channels=[name], pacing=pacing, ids=ids
                 ):
                     waits.append(PACED_POLL)
+                else:
+                    # Claimable already: queued since the last claim, or its chat's oldest
+                    # recent send has just left the window. Claim again at once.
+                    waits.append(0.005)
         return min(waits, default=None)
 
     # -- one send -----------------------------------------------------------------------
