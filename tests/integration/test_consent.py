@@ -138,7 +138,9 @@ async def test_before_consent_what_is_typed_never_reaches_the_sqlite_files(
         assert harness.texts("s2")[-1].startswith("Hello!")
 
         raw = sqlite_bytes(sqlite_url)  # the app is running: nothing closed the files
-        for typed in ("7c1f", "5d2a", "91bf", "0e4c", code):
+        # Words with their markers: a bare 4-hex marker also turns up by chance in the ids
+        # and keys the files hold (about 1 in 120 of all 4-hex strings did).
+        for typed in ("scared 7c1f", "words 5d2a", "writes 91bf", "suicide 0e4c", code):
             assert typed.encode() not in raw, typed
         assert await _rows(harness, Answer) == []
     finally:
