@@ -7,8 +7,9 @@ the rounds' ratios: a machine whose speed drifts during the run (a shared VM) mo
 sides of a round alike. A round is short (~0.1 s) and on this kind of machine one in three
 or four comes out far off on either side, so there are five; and both sides first take
 WARMUP requests that are not counted (a process's first requests open its database
-connection and its first HTTP connections). In `--role all` the bot's backlog is worked off before the bare
-endpoint's next turn, so the bare endpoint never competes with it for the CPU.
+connection and its first HTTP connections). In `--role all` the bot's backlog is worked
+off before the bare endpoint's next turn, so the bare endpoint never competes with it for
+the CPU.
 
 Keys: inbound_vs_bare_line, inbound_vs_bare_telegram: the intake's capacity, `furikaeri
 run --role web` on PostgreSQL (FURIKAERI_TEST_DATABASE_URL's server; without it, these are
