@@ -72,25 +72,24 @@ class LineMessaging:
 
     async def send(self, delivery: Delivery) -> None:
         """Reply when a fresh reply token exists, push the rest (idempotently), in order."""
-        api = self.api
         groups = batches(render(delivery.messages))
         key = delivery.idempotency_key
         replied = key in self._replied  # by an earlier attempt of this delivery
         if groups and delivery.reply_token and not replied:
-            replied = await self._reply(api, delivery.reply_token, groups[0])
+            replied = await self._reply(delivery.reply_token, groups[0])
             if replied:
                 self._replied.put(key)
         first = 1 if replied else 0
         for index in range(first, len(groups)):
-            await self._push(api, delivery.chat_id, groups[index], retry_key(key, index))
+            await self._push(delivery.chat_id, groups[index], retry_key(key, index))
         if delivery.chat_id[:1] in ("C", "R"):
-            await self._leave(api, delivery.chat_id)
+            await self._leave(delivery.chat_id)
 
-    async def _reply(self, api: AsyncMessagingApi, token: str, batch: list[TextMessage]) -> bool:
+    async def _reply(self, token: str, batch: list[TextMessage]) -> bool:
         """Send one batch as a free reply; False when the token is used up or expired."""
         request = ReplyMessageRequest(reply_token=token, messages=batch)
         try:
-            await api.reply_message_with_http_info(request, _request_timeout=self._timeout)
+            await self.api.reply_message_with_http_info(request, _request_timeout=self._timeout)
         except ApiException as exc:
             if exc.status == 400 and _error_message(exc) == INVALID_REPLY_TOKEN:
                 log.info("LINE reply token no longer valid; pushing instead")
@@ -100,12 +99,10 @@ class LineMessaging:
             raise RetryLater(f"LINE reply: {type(exc).__name__}") from exc
         return True
 
-    async def _push(
-        self, api: AsyncMessagingApi, chat_id: str, batch: list[TextMessage], key: str
-    ) -> None:
+    async def _push(self, chat_id: str, batch: list[TextMessage], key: str) -> None:
         request = PushMessageRequest(to=chat_id, messages=batch)
         try:
-            await api.push_message_with_http_info(
+            await self.api.push_message_with_http_info(
                 request, x_line_retry_key=key, _request_timeout=self._timeout
             )
         except ApiException as exc:
@@ -116,13 +113,13 @@ class LineMessaging:
         except TRANSPORT_ERRORS as exc:
             raise RetryLater(f"LINE push: {type(exc).__name__}") from exc
 
-    async def _leave(self, api: AsyncMessagingApi, chat_id: str) -> None:
+    async def _leave(self, chat_id: str) -> None:
         """Leave a group or room: the bot works only in 1:1 chats. Best effort."""
         try:
             if chat_id.startswith("C"):
-                await api.leave_group(chat_id, _request_timeout=self._timeout)
+                await self.api.leave_group(chat_id, _request_timeout=self._timeout)
             else:
-                await api.leave_room(chat_id, _request_timeout=self._timeout)
+                await self.api.leave_room(chat_id, _request_timeout=self._timeout)
         except ApiException as exc:
             if exc.status != 404:  # 404: not (or no longer) a member
                 log.warning("could not leave a LINE group or room (%s)", exc.status)

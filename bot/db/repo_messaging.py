@@ -256,12 +256,23 @@ class InboxIntake:
             # and SQLAlchemy's error handling then discards every pooled connection opened
             # before it, so the next batch starts on a new one; any other error the
             # database gives again. A repeat is harmless (ON CONFLICT DO NOTHING).
-            result = await self.c.exec_driver_sql(_ADD_ON_POSTGRESQL, arrays)
-            found = cast(list[tuple[str, str, int]], result.all())  # (untyped: driver SQL)
+            return await _add_on_postgresql(self.c, events, now)
         except BaseException:
             await self.c.invalidate()  # cancelled mid-statement: not a connection to reuse
             raise
         return {(channel, event_id): row_id for channel, event_id, row_id in found}
+
+
+async def _add_on_postgresql(
+    connection: AsyncConnection, events: Sequence[NewEvent], now: datetime
+) -> dict[tuple[str, str], int]:
+    """_ADD_ON_POSTGRESQL through SQLAlchemy (its transaction, its error handling)."""
+    unique = _first_of_each_key(events)
+    if not unique:
+        return {}
+    result = await connection.exec_driver_sql(_ADD_ON_POSTGRESQL, _arrays(unique, now))
+    found = cast(list[tuple[str, str, int]], result.all())  # (untyped: a driver statement)
+    return {(channel, event_id): row_id for channel, event_id, row_id in found}
 
 
 async def _add_on_sqlite(
@@ -329,10 +340,7 @@ class Inbox:
         if connection.dialect.name != "postgresql":
             return await _add_on_sqlite(connection, events, now)
         # Through SQLAlchemy: it begins the session's transaction at its first statement.
-        unique = _first_of_each_key(events)
-        result = await connection.exec_driver_sql(_ADD_ON_POSTGRESQL, _arrays(unique, now))
-        found = cast(list[tuple[str, str, int]], result.all())  # (untyped: a driver statement)
-        return {(channel, event_id): row_id for channel, event_id, row_id in found}
+        return await _add_on_postgresql(connection, events, now)
 
     async def pending_senders(self, limit: int = 1000) -> list[str]:
         query = (
