@@ -2,10 +2,11 @@
 of a bare endpoint on the same stack (Starlette on uvicorn, signature check, 200) measured
 in the same run. Both are real processes; the chat APIs are the fakes from tests/fakes.
 
-The two are blasted in turns (ROUNDS each, bare first), and each ratio is the median of
-the rounds' ratios: a machine whose speed drifts during the run (a shared VM) moves both
-sides of a round alike. A round is short (~0.1 s) and on this kind of machine one in three
-or four comes out far off on either side, so there are five; and both sides first take
+The server measured, bare or furikaeri, runs on a CPU of its own and this load generator
+on the other(s) (benchmarks/cpus.py): shared, the three processes (with PostgreSQL) made
+single rounds range from 0.3 to 0.7. The two are blasted in turns (ROUNDS each, bare
+first), and each ratio is the median of the rounds' ratios: a machine whose speed drifts
+during the run (a shared VM) moves both sides of a round alike. Both sides first take
 WARMUP requests that are not counted (a process's first requests open its database
 connection and its first HTTP connections). In `--role all` the bot's backlog is worked
 off before the bare endpoint's next turn, so the bare endpoint never competes with it for
@@ -34,6 +35,7 @@ import aiohttp
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from benchmarks.cpus import generator_apart, place
 from benchmarks.intake import peak_rss_mb, start_process
 from benchmarks.processes import postgresql_database, stop_bot
 from bot.db.engine import create_test_engine
@@ -42,8 +44,10 @@ from tests.fakes.line_api import LineApiFake, line_event_text, signed_body
 from tests.fakes.server import LocalServer, free_port
 from tests.fakes.telegram_api import SECRET_HEADER, FakeTelegram
 
-REQUESTS = 2500  # per channel and process, in ROUNDS turns
-ROUNDS = 5
+ROUNDS = 7
+# Requests per round, channel and process; `--role all` handles each round's events before
+# the next round, at a fraction of the intake's rate.
+ROUND = {"web": 1000, "all": 400}
 WARMUP = 200  # requests per channel and process before the rounds, not counted
 DRAIN_SECONDS = 180  # at most, for `--role all` to work off one turn's backlog
 CONCURRENCY = 16
@@ -120,7 +124,11 @@ async def _wait_healthy(url: str, process: subprocess.Popen[bytes], path: str) -
 async def _measure(tmp: Path, postgresql: str | None) -> dict[str, float]:
     tg, line = FakeTelegram(TG_TOKEN), LineApiFake(access_token=LINE_TOKEN)
     figures: dict[str, float] = {}
-    with LocalServer(tg.app) as tg_server, LocalServer(line.app) as line_server:
+    with (
+        LocalServer(tg.app) as tg_server,
+        LocalServer(line.app) as line_server,
+        generator_apart() as server_cpu,
+    ):
         bare_port = free_port()
         bare = start_process(
             ["-m", "benchmarks.bare_endpoint", str(bare_port), LINE_SECRET, TG_SECRET], {}
@@ -128,6 +136,7 @@ async def _measure(tmp: Path, postgresql: str | None) -> dict[str, float]:
         try:
             bare_url = f"http://127.0.0.1:{bare_port}"
             await _wait_healthy(bare_url, bare, "/webhook/line")
+            place(bare.pid, server_cpu)
             env = {
                 "FURIKAERI_DEFAULT_LOCALE": "en",
                 "FURIKAERI_LOG_LEVEL": "WARNING",
@@ -141,11 +150,11 @@ async def _measure(tmp: Path, postgresql: str | None) -> dict[str, float]:
             }
             sqlite = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
             all_env = {**env, "FURIKAERI_DATABASE_URL": sqlite}
-            all_rates = await _furikaeri(tg, bare_url, all_env, "all")
+            all_rates = await _furikaeri(tg, bare_url, all_env, "all", server_cpu)
             figures.update({f"{k}_all": v for k, v in all_rates.items()})
             if postgresql is not None:
                 web_env = {**env, "FURIKAERI_DATABASE_URL": postgresql}
-                web_rates = await _furikaeri(tg, bare_url, web_env, "web")
+                web_rates = await _furikaeri(tg, bare_url, web_env, "web", server_cpu)
                 figures.update({f"{k}_web": v for k, v in web_rates.items()})
         finally:
             stop_bot(bare)
@@ -159,7 +168,7 @@ async def _measure(tmp: Path, postgresql: str | None) -> dict[str, float]:
 
 
 async def _furikaeri(
-    tg: FakeTelegram, bare_url: str, env: dict[str, str], role: str
+    tg: FakeTelegram, bare_url: str, env: dict[str, str], role: str, cpu: set[int] | None
 ) -> dict[str, float]:
     """Blast one `furikaeri run --role ROLE` process and the bare endpoint in turns; the
     rates, their ratio, refusals and the bot's peak memory.
@@ -177,6 +186,7 @@ async def _furikaeri(
         url = f"http://127.0.0.1:{port}"
         await _wait_healthy(url, bot, "/healthz")
         await asyncio.sleep(SETTLE_SECONDS)
+        place(bot.pid, cpu)
         for name, make in (("line", _line_requests), ("telegram", _telegram_requests)):
             bare_rates, rates, ratios, refused = [], [], [], 0
             await _blast(f"{bare_url}/webhook/{name}", _requests(make, tg, WARMUP))
@@ -184,10 +194,10 @@ async def _furikaeri(
             if role == "all":
                 await _drained(database)
             for _ in range(ROUNDS):
-                bare_requests = _requests(make, tg, REQUESTS // ROUNDS)
+                bare_requests = _requests(make, tg, ROUND[role])
                 bare_rate, _ = await _blast(f"{bare_url}/webhook/{name}", bare_requests)
                 rate, failures = await _blast(
-                    f"{url}/webhook/{name}", _requests(make, tg, REQUESTS // ROUNDS)
+                    f"{url}/webhook/{name}", _requests(make, tg, ROUND[role])
                 )
                 if role == "all":
                     await _drained(database)
