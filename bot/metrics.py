@@ -40,6 +40,7 @@ class Metrics:
             ["channel", "outcome"],
             registry=registry,
         )
+        self._received: dict[tuple[str, bool], Counter] = {}  # labelled once (every webhook)
         self.events_handled = Counter(
             "furikaeri_events_handled",
             "Inbox events handled by this process, by channel and outcome (done, failed).",
@@ -97,6 +98,14 @@ class Metrics:
             registry=registry,
         )
         self._outbox_channels: set[str] = set()
+
+    def count_received(self, channel: str, new: bool) -> None:
+        """An event committed to the inbox (new) or found there already (a redelivery)."""
+        counter = self._received.get((channel, new))
+        if counter is None:
+            outcome = "new" if new else "duplicate"
+            counter = self._received[(channel, new)] = self.webhook_events.labels(channel, outcome)
+        counter.inc()
 
     def show_channels(self, channels: Iterable[str]) -> None:
         """Start every per-channel series at 0, so a scrape shows them before anything

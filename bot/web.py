@@ -113,33 +113,32 @@ def create_app(
             {"status": "ok" if ok else "database unavailable"}, status_code=200 if ok else 503
         )
 
-    async def webhook(request: Request) -> Response:
-        name = request.path_params["channel"]
-        hook = webhooks.get(name)
-        if hook is None:
-            return PlainTextResponse("not found", status_code=404)
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_body:
-            return PlainTextResponse("body too large", status_code=413)
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > max_body:
-                    return PlainTextResponse("body too large", status_code=413)
-                chunks.append(chunk)
-        except ClientDisconnect:
-            return PlainTextResponse("client went away", status_code=400)
-        body = b"".join(chunks)
-        verified = hook.authentic(request.headers, body)
-        if not verified:
-            peer = request.client.host if request.client else "unknown"
-            forwarded = request.headers.get("x-forwarded-for", "")
-            if not limiter.allow(client_address(peer, forwarded, trusted_proxies)):
-                return PlainTextResponse("too many requests", status_code=429)
-        status, text = await hook.handle_webhook(request.headers, body, verified=verified)
-        return PlainTextResponse(text, status_code=status)
+    def webhook(hook: Webhook) -> Callable[[Request], Awaitable[Response]]:
+        async def receive(request: Request) -> Response:
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_body:
+                return PlainTextResponse("body too large", status_code=413)
+            chunks: list[bytes] = []
+            size = 0
+            try:
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > max_body:
+                        return PlainTextResponse("body too large", status_code=413)
+                    chunks.append(chunk)
+            except ClientDisconnect:
+                return PlainTextResponse("client went away", status_code=400)
+            body = b"".join(chunks)
+            verified = hook.authentic(request.headers, body)
+            if not verified:
+                peer = request.client.host if request.client else "unknown"
+                forwarded = request.headers.get("x-forwarded-for", "")
+                if not limiter.allow(client_address(peer, forwarded, trusted_proxies)):
+                    return PlainTextResponse("too many requests", status_code=429)
+            status, text = await hook.handle_webhook(request.headers, body, verified=verified)
+            return PlainTextResponse(text, status_code=status)
+
+        return receive
 
     async def metrics_page(request: Request) -> Response:
         assert metrics is not None
@@ -150,9 +149,14 @@ def create_app(
             return PlainTextResponse("database unavailable", status_code=503)
         return Response(body, media_type=METRICS_CONTENT_TYPE)
 
+    # The webhooks first, one route each (a path without parameters): they are what the
+    # server takes most of. Any other channel's path is a 404.
     routes = [
+        *(
+            Route(f"/webhook/{name}", webhook(hook), methods=["POST"])
+            for name, hook in webhooks.items()
+        ),
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/webhook/{channel}", webhook, methods=["POST"]),
     ]
     if metrics is not None:
         routes.append(Route("/metrics", metrics_page, methods=["GET"]))

@@ -144,7 +144,7 @@ class Engine:
     def _count_received(self, rows: Sequence[NewEvent], fresh: Sequence[bool]) -> None:
         if self.metrics is not None:
             for row, new in zip(rows, fresh, strict=True):
-                self.metrics.webhook_events.labels(row.channel, "new" if new else "duplicate").inc()
+                self.metrics.count_received(row.channel, new)
 
     def _committed(self, rows: list[PendingEvent]) -> None:
         """New events are in the inbox: handle them here, unless workers elsewhere do.

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from bot.clock import Clock
 from bot.db.repo_messaging import InboxIntake, NewEvent, PendingEvent
@@ -43,7 +42,6 @@ class GroupCommit:
         if not events:
             return []
         future: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
-        future.add_done_callback(_retrieve)  # a caller that went away leaves no warning
         self._queue.append((list(events), future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_all(), name="inbox-group-commit")
@@ -82,7 +80,7 @@ class GroupCommit:
                 # waiting batch does (its webhooks answer 500 and the platform retries).
                 for _, future in batch or ([] if connected else self._take()):
                     if not future.done():
-                        future.set_exception(exc)
+                        future.set_exception(exc)  # (a waiting task's wake-up retrieves it)
 
     def _take(self) -> list[tuple[list[NewEvent], asyncio.Future[list[bool]]]]:
         taken, size = 0, 0
@@ -120,8 +118,3 @@ def _deliver(
         if not future.done():
             future.set_result(fresh[start : start + len(events)])
         start += len(events)
-
-
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
