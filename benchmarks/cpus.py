@@ -1,13 +1,15 @@
 """Where a load test's processes run: the server measured on a CPU of its own, the load
-generator (this process) on the others.
+generator (this process: the requests, the simulated students, the fake chat APIs) on
+the others.
 
 On a small machine (two CPUs here) the generator, the server it measures and PostgreSQL
 otherwise share the CPUs as the scheduler deals them out, and a server's rate follows how
 often the generator lands on its CPU: rounds of one `furikaeri run --role web` came out
 0.29–0.73 of the bare endpoint within one run, and its CPU per webhook rose by a quarter.
 A platform's webhooks come from other machines; a server on a CPU of its own is measured
-by its own cost. Both servers compared are placed alike; PostgreSQL is left to the
-scheduler. Linux only: elsewhere, or with fewer than two CPUs, nothing is moved.
+by its own cost. Servers compared are placed alike; PostgreSQL is left to the scheduler.
+A process started meanwhile runs on the generator's CPUs until it is placed. Linux only:
+elsewhere, or with fewer than two CPUs, nothing is moved.
 """
 
 from __future__ import annotations

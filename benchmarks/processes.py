@@ -15,6 +15,9 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 60
+# After /healthz answers, `furikaeri run` is still starting (its channels: the LINE SDK is
+# imported in a thread then); a capacity is measured after that, not during it.
+SETTLE_SECONDS = 2.0
 QUIET_SCHEDULE = """
 reflection_delay: PT1H
 followups: []

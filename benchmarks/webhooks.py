@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benchmarks.cpus import generator_apart, place
 from benchmarks.intake import peak_rss_mb, start_process
-from benchmarks.processes import postgresql_database, stop_bot
+from benchmarks.processes import SETTLE_SECONDS, postgresql_database, stop_bot
 from bot.db.engine import create_test_engine
 from bot.db.migrate import upgrade
 from tests.fakes.line_api import LineApiFake, line_event_text, signed_body
@@ -57,9 +57,6 @@ TG_SECRET = "bench-webhook-secret"
 LINE_SECRET = "bench-line-channel-secret"
 LINE_TOKEN = "bench-line-access-token"
 STARTUP_SECONDS = 60
-# After /healthz answers, the process is still starting (its channels: in `--role all` the
-# LINE SDK is imported in a thread then); the intake's capacity is measured after that.
-SETTLE_SECONDS = 2.0
 
 
 def _line_requests(count: int) -> list[tuple[bytes, dict[str, str]]]:
